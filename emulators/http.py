@@ -9,6 +9,7 @@ with :attr:`EmulatorServer.faults`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -166,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass  # the request log is the emulator's record; stderr stays quiet
 
     def _serve(self) -> None:
@@ -187,10 +188,8 @@ class _Handler(BaseHTTPRequestHandler):
         if rule and rule.drop:
             emulator._record(request, 0)
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         if rule and rule.status:
             response = Response(
@@ -249,10 +248,8 @@ class _Server(ThreadingHTTPServer):
             connections = list(self._connections)
             self._connections.clear()
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             conn.close()
 
 
