@@ -198,8 +198,9 @@ class _Handler(BaseHTTPRequestHandler):
                 content_type="text/html",
             )
         elif rule and rule.garbage:
-            response = Response(status=200, body=os.urandom(64) + b"\x00<<not xml",
-                                content_type=emulator.garbage_content_type)
+            response = Response(
+                status=200, body=os.urandom(64) + b"\x00<<not xml", content_type=emulator.garbage_content_type
+            )
         else:
             try:
                 response = emulator.handle(request)
