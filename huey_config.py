@@ -1,0 +1,10 @@
+"""The entry point for ``huey_consumer huey_config.huey``.
+
+Importing this module builds the queue from the environment and registers
+every task and the job lifecycle handlers (journal, dead letters, outages).
+"""
+
+from plexsync import lifecycle, tasks  # noqa: F401  (registration by import)
+from plexsync.queue import huey
+
+__all__ = ["huey"]

@@ -1,0 +1,3 @@
+from plexsync.cli import main
+
+main(prog_name="python -m plexsync")

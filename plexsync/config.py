@@ -1,0 +1,233 @@
+"""Every PlexSync setting, where it comes from, and how it is checked.
+
+Settings come in two layers because of a chicken-and-egg problem:
+
+* **Bootstrap settings** say where the queue lives and how to reach Stash. The
+  hook process reads them (it may not talk to Stash) and the worker needs them
+  before it can ask Stash anything, so they come from the environment only.
+* **Sync settings** (Plex address and token, path rules, retry policy...) are
+  what a user edits on Stash's plugin page. The worker reads them from Stash's
+  ``configuration { plugins }`` and lets ``PLEXSYNC_<NAME>`` variables win.
+
+A setting that is missing or malformed raises :class:`ConfigError` naming the
+setting and what is wrong with it, in one line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from plexsync.paths import PathMap, PathMapError
+
+#: The plugin id: the manifest's file name. Stash keys plugin settings by it.
+PLUGIN_ID = "StashPlexSync"
+ENV_PREFIX = "PLEXSYNC_"
+PLUGIN_DIR = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names it."""
+
+
+def env_name(key: str) -> str:
+    return ENV_PREFIX + key.upper()
+
+
+def _url(key: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{env_name(key)}: {raw!r} is not an http(s) URL like http://host:port")
+    try:
+        parts.port  # noqa: B018 - validates the port number
+    except ValueError as exc:
+        raise ConfigError(f"{env_name(key)}: {raw!r} has an invalid port") from exc
+    return raw.rstrip("/")
+
+
+def _number(kind: type, minimum: float) -> Callable[[str, str], Any]:
+    def parse(key: str, raw: str) -> Any:
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ConfigError(f"{env_name(key)}: {raw!r} is not a {kind.__name__} number") from None
+        if value < minimum:
+            raise ConfigError(f"{env_name(key)}: {raw!r} is below the minimum {minimum}")
+        return value
+
+    return parse
+
+
+def _text(key: str, raw: str) -> str:
+    return raw
+
+
+def _path_map(key: str, raw: str) -> PathMap:
+    try:
+        return PathMap.parse(raw)
+    except PathMapError as exc:
+        raise ConfigError(f"{env_name(key)}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    parse: Callable[[str, str], Any]
+    default: str | None  # None: required
+    display_name: str
+    description: str
+    stash_type: str = "STRING"  # how Stash's plugin page shows it
+    secret: bool = False
+
+
+#: The settings a user may edit on Stash's plugin page (the manifest lists the same).
+SYNC_SETTINGS: tuple[Setting, ...] = (
+    Setting("plex_url", _url, None, "Plex URL", "Address of Plex Media Server, e.g. http://192.168.1.10:32400"),
+    Setting(
+        "plex_token",
+        _text,
+        None,
+        "Plex token",
+        "X-Plex-Token of a Plex admin account (Plex Web: Get Info > View XML shows it in the URL)",
+        secret=True,
+    ),
+    Setting(
+        "path_map",
+        _path_map,
+        "",
+        "Path rules",
+        "How Stash's file paths read in Plex: stash_prefix=plex_prefix, several rules separated by ';'. "
+        "Empty when both see the same paths.",
+    ),
+    Setting(
+        "retries",
+        _number(int, 0),
+        "8",
+        "Retries",
+        "How often a failed sync is retried before it becomes a dead letter",
+        "NUMBER",
+    ),
+    Setting(
+        "retry_delay",
+        _number(float, 0),
+        "15",
+        "First retry delay (seconds)",
+        "Wait before the first retry; each next wait is multiplied by the backoff factor",
+        "NUMBER",
+    ),
+    Setting(
+        "retry_backoff",
+        _number(float, 1),
+        "2",
+        "Retry backoff factor",
+        "Each retry waits this many times longer than the one before",
+        "NUMBER",
+    ),
+    Setting(
+        "retry_max_delay",
+        _number(float, 0),
+        "1800",
+        "Longest retry delay (seconds)",
+        "Cap on the wait between two retries, and on the wait while Plex or Stash is unreachable",
+        "NUMBER",
+    ),
+    Setting(
+        "http_timeout",
+        _number(float, 0.1),
+        "30",
+        "HTTP timeout (seconds)",
+        "Longest wait for one answer from Plex or Stash",
+        "NUMBER",
+    ),
+    Setting(
+        "dlq_retention_days",
+        _number(float, 0),
+        "30",
+        "Keep dead letters (days)",
+        "The periodic cleanup removes dead letters older than this",
+        "NUMBER",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """Where the queue is and how to reach Stash: environment only (see module doc)."""
+
+    stash_url: str
+    stash_api_key: str | None
+    data_dir: Path
+    redis_url: str | None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Bootstrap:
+        env = os.environ if environ is None else environ
+        stash_url = _url("stash_url", env.get(env_name("stash_url")) or "http://localhost:9999")
+        data_dir = Path(env.get(env_name("data_dir")) or PLUGIN_DIR / "data").expanduser()
+        redis_url = env.get(env_name("redis_url")) or None
+        if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError(f"{env_name('redis_url')}: {redis_url!r} is not a redis:// URL")
+        return cls(
+            stash_url=stash_url,
+            stash_api_key=env.get(env_name("stash_api_key")) or None,
+            data_dir=data_dir,
+            redis_url=redis_url,
+        )
+
+    @property
+    def stash_connection(self) -> dict[str, Any]:
+        """The connection dict stashapi's StashInterface takes."""
+        parts = urlsplit(self.stash_url)
+        conn: dict[str, Any] = {
+            "Scheme": parts.scheme,
+            "Host": parts.hostname,
+            "Port": parts.port or (443 if parts.scheme == "https" else 80),
+        }
+        if self.stash_api_key:
+            conn["ApiKey"] = self.stash_api_key
+        return conn
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """The settings the sync itself uses, resolved and validated."""
+
+    plex_url: str
+    plex_token: str = field(repr=False)
+    path_map: PathMap
+    retries: int
+    retry_delay: float
+    retry_backoff: float
+    retry_max_delay: float
+    http_timeout: float
+    dlq_retention_days: float
+
+    @classmethod
+    def resolve(
+        cls, stash_settings: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> SyncSettings:
+        """Environment first, then Stash's plugin settings, then the default."""
+        env = os.environ if environ is None else environ
+        stash_settings = stash_settings or {}
+        values: dict[str, Any] = {}
+        for setting in SYNC_SETTINGS:
+            raw = env.get(env_name(setting.key))
+            if raw is None or raw == "":
+                stored = stash_settings.get(setting.key)
+                raw = None if stored is None or stored == "" else str(stored)
+            if raw is None:
+                raw = setting.default
+            if raw is None:
+                raise ConfigError(
+                    f"{env_name(setting.key)}: not set (set it on Stash's plugin page as "
+                    f"'{setting.display_name}' or in the environment)"
+                )
+            values[setting.key] = setting.parse(setting.key, raw.strip())
+        return cls(**values)
+
+    def secrets(self) -> list[str]:
+        return [self.plex_token]

@@ -1,0 +1,103 @@
+"""What can go wrong in a sync, sorted by what the queue should do about it.
+
+* :class:`Transient`: try again later, spending one of the job's retries
+  (a 5xx, a dropped connection, a garbage answer, an item Plex has not
+  scanned yet). When the retries run out the job becomes a dead letter.
+* :class:`Permanent`: retrying cannot help (the scene was deleted, Plex
+  rejects the data): straight to the dead letters with the reason.
+* :class:`Unavailable`: a whole server cannot be reached or refuses our
+  credentials. Jobs then wait for the server without spending retries
+  (see :mod:`plexsync.outage`), and the condition is reported once.
+
+Every message is redacted and fits on one line: it is what a user reads in
+the log, in the dead-letter list and on Stash's task page.
+"""
+
+from __future__ import annotations
+
+import requests
+
+from plexsync.redact import redact
+
+
+class SyncError(Exception):
+    """A failure with a one-line, secret-free reason."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = " ".join(redact(reason).split())[:1000]
+        super().__init__(self.reason)
+
+
+class Transient(SyncError):
+    pass
+
+
+class Permanent(SyncError):
+    pass
+
+
+class Unavailable(SyncError):
+    """``service`` ('plex' or 'stash') is down, unreachable or misconfigured."""
+
+    def __init__(self, service: str, reason: str) -> None:
+        self.service = service
+        super().__init__(reason)
+
+
+class AuthFailed(Unavailable):
+    """The server answered, but refused our credentials."""
+
+
+class Misconfigured(Unavailable):
+    """A setting the sync needs is missing or invalid."""
+
+
+class SceneNotFound(Permanent):
+    pass
+
+
+class ItemNotInPlex(Transient):
+    """No Plex item has the scene's file (yet): Plex may still be scanning."""
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = set()
+    while exc.__context__ is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return exc
+
+
+def from_requests_error(service: str, exc: requests.RequestException) -> SyncError:
+    """Tell "the server is not there" from "this one request went wrong".
+
+    A refused connection, a failed name lookup or a connect timeout mean the
+    server is down: every job would fail the same way. A reset or dropped
+    connection, or a slow answer, is a fault of this request.
+    """
+    label = service.capitalize()
+    if isinstance(exc, requests.ConnectTimeout):
+        return Unavailable(service, f"{label} did not accept a connection in time")
+    if isinstance(exc, requests.ConnectionError):
+        cause = _root_cause(exc)
+        text = f"{type(cause).__name__} {cause}".lower()
+        if isinstance(cause, ConnectionRefusedError) or any(
+            marker in text for marker in ("refused", "name or service", "nodename", "resolution", "no route")
+        ):
+            return Unavailable(service, f"{label} is unreachable (connection refused or host unknown)")
+        return Transient(f"{label} dropped the connection ({type(cause).__name__})")
+    if isinstance(exc, requests.Timeout):
+        return Transient(f"{label} did not answer in time")
+    return Transient(f"{label} request failed: {type(exc).__name__}: {exc}")
+
+
+def from_status(service: str, status: int, detail: str = "") -> SyncError:
+    """Classify an HTTP error status from ``service``."""
+    label = service.capitalize()
+    suffix = f": {detail}" if detail else ""
+    if status == 401:
+        credential = "token (PLEXSYNC_PLEX_TOKEN)" if service == "plex" else "API key (PLEXSYNC_STASH_API_KEY)"
+        return AuthFailed(service, f"{label} rejected the {credential} (HTTP 401)")
+    if status == 429 or status >= 500:
+        return Transient(f"{label} answered HTTP {status}{suffix}")
+    return Permanent(f"{label} refused the request with HTTP {status}{suffix}")

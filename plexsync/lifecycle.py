@@ -1,0 +1,90 @@
+"""A job's life in the consumer, wired to huey's signals.
+
+* starting: count the attempt (the retry policy is applied by
+  :mod:`plexsync.worker` once it has the settings);
+* done: forget the count, and remove the job's dead letter if it had one;
+* final failure (retries exhausted, a permanent error, a cancel or a
+  timeout): write or update its dead letter;
+* interrupted by SIGTERM: put it back in the queue.
+
+A job killed with SIGKILL is covered by the queue's claims
+(:mod:`plexsync.reliable`): on start the consumer re-queues orphaned claims.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from huey import signals
+from huey.api import PeriodicTask, Task
+
+from plexsync import attempts, db, dlq
+from plexsync.queue import bootstrap, huey
+from plexsync.redact import install_on_handlers
+
+log = logging.getLogger("plexsync.lifecycle")
+
+
+def _tracked(task: Task) -> bool:
+    return not isinstance(task, PeriodicTask)
+
+
+@huey.on_startup()
+def on_startup() -> None:
+    plexsync_logger = logging.getLogger("plexsync")
+    if not plexsync_logger.handlers:
+        # huey_consumer configures the "huey" logger only: share its output.
+        huey_logger = logging.getLogger("huey")
+        for handler in huey_logger.handlers:
+            plexsync_logger.addHandler(handler)
+        plexsync_logger.setLevel(huey_logger.level or logging.INFO)
+        plexsync_logger.propagate = False
+    for name in ("huey", "plexsync"):
+        install_on_handlers(logging.getLogger(name))
+    db.open_state(bootstrap.data_dir)
+    recovered = huey.recover_orphans()
+    if recovered:
+        log.warning("re-queued %d job(s) left running by a consumer that was killed", recovered)
+
+
+@huey.signal(signals.SIGNAL_EXECUTING)
+def on_executing(signal: str, task: Task) -> None:
+    if not _tracked(task):
+        return
+    db.open_state(bootstrap.data_dir)
+    attempts.begin(task)
+
+
+@huey.signal(signals.SIGNAL_COMPLETE)
+def on_complete(signal: str, task: Task) -> None:
+    if not _tracked(task):
+        return
+    attempts.finish(task)
+    dlq.resolve(task.name, task.args)
+
+
+@huey.signal(signals.SIGNAL_ERROR, signals.SIGNAL_TIMEOUT, signals.SIGNAL_CANCELED)
+def on_failure(signal: str, task: Task, exc: BaseException | None = None) -> None:
+    """Dead-letter the job when this failure is its last one.
+
+    For ERROR and TIMEOUT huey emits before it decrements the retries, so
+    ``retries == 0`` means none is left. A cancel is always final.
+    """
+    if not _tracked(task):
+        return
+    if signal != signals.SIGNAL_CANCELED and task.retries:
+        return
+    tried, since = attempts.of(task)
+    error_class = type(exc).__name__ if exc is not None else signal
+    reason = getattr(exc, "reason", None) or (str(exc) if exc is not None else f"job {signal}")
+    letter = dlq.record(task.name, task.args, error_class, reason, attempts=tried, first_failed_at=since)
+    attempts.finish(task)
+    log.error("dead letter %s", dlq.describe(letter))
+
+
+@huey.signal(signals.SIGNAL_INTERRUPTED)
+def on_interrupted(signal: str, task: Task) -> None:
+    """SIGTERM stopped the consumer mid-job: the job goes back to the queue."""
+    huey.enqueue(task)
+    huey.release(task)
+    log.warning("job %s interrupted by shutdown; re-queued", task.id)

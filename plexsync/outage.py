@@ -1,0 +1,80 @@
+"""A circuit breaker per server, shared by every worker through the state DB.
+
+When Plex (or Stash) is unreachable or refuses our credentials, every job
+would fail the same way. Instead of each job burning its retries into the
+dead letters, the first failure opens the breaker: jobs then wait in huey's
+schedule (see :func:`plexsync.worker._wait_for`) and only one job at a time
+probes the server, at growing intervals. The first success closes it and the
+backlog drains. Opening is reported once; so is the recovery.
+"""
+
+from __future__ import annotations
+
+import time
+
+import peewee
+
+from plexsync.db import BaseModel, database
+
+
+class Outage(BaseModel):
+    service = peewee.CharField(primary_key=True)
+    reason = peewee.TextField()
+    opened_at = peewee.FloatField()
+    failures = peewee.IntegerField(default=1)
+    delay = peewee.FloatField()  # the current wait between two probes
+    retry_at = peewee.FloatField()  # when the next probe may run
+
+
+def _backoff(failures: int, base_delay: float, max_delay: float) -> float:
+    return min(max_delay, max(base_delay, 0.5) * 2 ** min(failures - 1, 30))
+
+
+def record_failure(service: str, reason: str, *, base_delay: float, max_delay: float) -> bool:
+    """Open (or keep open) the breaker; True when this is news worth reporting."""
+    now = time.time()
+    with database.atomic():
+        row = Outage.get_or_none(Outage.service == service)
+        failures = row.failures + 1 if row else 1
+        delay = _backoff(failures, base_delay, max_delay)
+        Outage.insert(
+            service=service,
+            reason=reason,
+            opened_at=row.opened_at if row else now,
+            failures=failures,
+            delay=delay,
+            retry_at=now + delay,
+        ).on_conflict_replace().execute()
+        return row is None or row.reason != reason
+
+
+def record_success(service: str) -> bool:
+    """Close the breaker; True when it was open."""
+    if not Outage.select().where(Outage.service == service).exists():
+        return False  # the common case costs a read, not a write lock
+    return Outage.delete().where(Outage.service == service).execute() > 0
+
+
+def seconds_until_probe(service: str) -> float | None:
+    """None when a job may talk to ``service`` now, else how long to wait.
+
+    Once the wait is over exactly one caller wins the probe (a conditional
+    update on ``retry_at``) and the others wait one more interval for its
+    outcome: a failed probe pushes ``retry_at`` further, a good one closes.
+    """
+    row = Outage.get_or_none(Outage.service == service)
+    if row is None:
+        return None
+    now = time.time()
+    if now < row.retry_at:
+        return row.retry_at - now
+    claimed = (
+        Outage.update(retry_at=now + row.delay)
+        .where((Outage.service == service) & (Outage.retry_at == row.retry_at))
+        .execute()
+    )
+    return None if claimed else row.delay
+
+
+def current() -> list[Outage]:
+    return list(Outage.select())

@@ -1,0 +1,67 @@
+"""Keeping the Plex token, the Stash API key and session cookies out of every
+log line, dead-letter row and error message.
+
+Two nets: the secret values this process knows (registered when settings are
+loaded) are replaced wherever they appear, and anything that looks like a
+credential in a URL or header (``X-Plex-Token=...``, ``ApiKey: ...``,
+``session=...``) is masked even when its value was never registered.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+MASK = "***"
+_PATTERNS = (
+    re.compile(r"(?i)(x-plex-token[\"']?\s*[=:]\s*[\"']?)[^&\s\"',;]+"),
+    re.compile(r"(?i)(apikey[\"']?\s*[=:]\s*[\"']?)[^&\s\"',;]+"),
+    re.compile(r"(?i)(\bsession[\"']?\s*[=:]\s*[\"']?)[^&\s\"',;]+"),
+    re.compile(r"(?i)(\btoken[\"']?\s*[=:]\s*[\"']?)[^&\s\"',;]+"),
+)
+_known: set[str] = set()
+_lock = threading.Lock()
+
+
+def register_secret(*values: str | None) -> None:
+    """Remember secret values so that :func:`redact` removes them anywhere."""
+    with _lock:
+        for value in values:
+            if value and len(value) >= 4:  # a 1-3 character "secret" would mask ordinary words
+                _known.add(value)
+
+
+def redact(text: object) -> str:
+    """``text`` as a string with every known or recognisable secret masked."""
+    out = str(text)
+    with _lock:
+        known = sorted(_known, key=len, reverse=True)
+    for secret in known:
+        out = out.replace(secret, MASK)
+    for pattern in _PATTERNS:
+        out = pattern.sub(lambda m: m.group(1) + MASK, out)
+    return out
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts a record's message and traceback before any handler formats it."""
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = ()
+        if record.exc_info:
+            record.exc_text = redact(self._formatter.formatException(record.exc_info))
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+def install_on_handlers(logger: logging.Logger) -> None:
+    """Put a :class:`RedactingFilter` on every handler of ``logger`` (once)."""
+    for handler in logger.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

@@ -1,0 +1,170 @@
+"""Reading from Stash: one scene in one GraphQL request, its cover, the plugin
+settings, and every scene id for a bulk sync.
+
+Built on stashapi's ``StashInterface`` with three corrections that a worker
+which retries needs (../shared/huey-facts.md): every HTTP call gets a timeout;
+HTTP and GraphQL failures raise instead of coming back as ``{}`` or ``None``
+(so "failed" is never read as "not found"); and we send our own queries, since
+stashapi's built-in scene fragment is invalid against current Stash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+from stashapi.classes import GQLException
+from stashapi.stashapp import StashInterface
+
+from plexsync.config import PLUGIN_ID
+from plexsync.errors import Permanent, SceneNotFound, SyncError, Transient, from_requests_error, from_status
+
+#: Exactly the fields the mapping uses; nothing else is fetched.
+SCENE_QUERY = """
+query PlexSyncScene($id: ID) {
+  findScene(id: $id) {
+    id
+    title
+    details
+    date
+    files { path basename }
+    paths { screenshot }
+    studio { name }
+    tags { name }
+    performers { name }
+  }
+}
+"""
+
+SCENE_IDS_QUERY = """
+query PlexSyncSceneIds($filter: FindFilterType) {
+  findScenes(filter: $filter) {
+    count
+    scenes { id }
+  }
+}
+"""
+
+PLUGIN_SETTINGS_QUERY = """
+query PlexSyncSettings($include: [ID!]) {
+  configuration { plugins(include: $include) }
+}
+"""
+
+ALL_QUERIES = (SCENE_QUERY, SCENE_IDS_QUERY, PLUGIN_SETTINGS_QUERY)
+
+
+class _CheckedSession(requests.Session):
+    """A session with a default timeout that raises our errors for bad answers."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except requests.RequestException as exc:
+            raise from_requests_error("stash", exc) from None
+        if response.status_code == 401 or response.status_code >= 500 or response.status_code == 429:
+            raise from_status("stash", response.status_code)
+        return response
+
+
+class _Interface(StashInterface):
+    """StashInterface whose session is a :class:`_CheckedSession` from the start.
+
+    stashapi creates its session and immediately sends three requests in its
+    constructor; replacing the session afterwards would leave those without a
+    timeout. The ``s`` property swaps in ours the moment it is assigned.
+    """
+
+    RAISE_GQL_ERRORS = True
+
+    def __init__(self, conn: dict[str, Any], timeout: float) -> None:
+        self._checked = _CheckedSession(timeout)
+        super().__init__(conn)
+
+    @property
+    def s(self) -> _CheckedSession:  # type: ignore[override]
+        return self._checked
+
+    @s.setter
+    def s(self, session: requests.Session) -> None:
+        if session is not self._checked:
+            self._checked.headers.update(session.headers)
+
+
+class _QuietLog:
+    """stashapi logs through this; errors come to us as exceptions instead."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None
+
+
+class StashReader:
+    def __init__(self, connection: dict[str, Any], timeout: float) -> None:
+        self._timeout = timeout
+        try:
+            self._stash = _Interface({**connection, "Logger": _QuietLog()}, timeout)
+        except SyncError:
+            raise
+        except Exception as exc:
+            raise Transient(f"could not connect to Stash: {type(exc).__name__}: {exc}") from None
+
+    @property
+    def timeout(self) -> float:
+        return self._stash.s.timeout
+
+    @timeout.setter
+    def timeout(self, value: float) -> None:
+        self._stash.s.timeout = value
+
+    def _query(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        try:
+            data = self._stash.call_GQL(query, variables)
+        except SyncError:
+            raise
+        except GQLException as exc:
+            if "database is locked" in str(exc):
+                raise Transient("Stash database is busy (locked)") from None
+            raise Permanent(f"Stash rejected the query: {exc}") from None
+        except Exception as exc:  # stashapi raises bare Exception for 4xx / null data
+            raise Transient(f"Stash request failed: {exc}") from None
+        if not isinstance(data, dict):
+            raise Transient("Stash sent an answer that is not GraphQL data")
+        return data
+
+    def scene(self, scene_id: str) -> dict[str, Any]:
+        scene = self._query(SCENE_QUERY, {"id": scene_id}).get("findScene")
+        if scene is None:
+            raise SceneNotFound(f"scene {scene_id} does not exist in Stash (deleted?)")
+        return scene
+
+    def scene_ids(self, page_size: int) -> Iterator[list[str]]:
+        """Every scene id, a page at a time, in id order."""
+        page = 1
+        while True:
+            found = self._query(
+                SCENE_IDS_QUERY,
+                {"filter": {"page": page, "per_page": page_size, "sort": "id", "direction": "ASC"}},
+            )["findScenes"]
+            ids = [scene["id"] for scene in found["scenes"]]
+            if ids:
+                yield ids
+            if len(ids) < page_size or page * page_size >= found["count"]:
+                return
+            page += 1
+
+    def plugin_settings(self) -> dict[str, Any]:
+        plugins = self._query(PLUGIN_SETTINGS_QUERY, {"include": [PLUGIN_ID]})["configuration"]["plugins"]
+        return (plugins or {}).get(PLUGIN_ID) or {}
+
+    def download(self, url: str) -> bytes:
+        """An image served by Stash (needs the same credentials as GraphQL)."""
+        response = self._stash.s.get(url)
+        if response.status_code != 200:
+            raise from_status("stash", response.status_code, "image download")
+        return response.content

@@ -1,0 +1,52 @@
+"""The huey tasks. Their bodies live in :mod:`plexsync.worker`.
+
+This module is imported by every hook process to enqueue, so it imports
+nothing but huey: the worker code (plexapi, stashapi, requests, peewee) is
+imported inside the task bodies, which only ever run in the consumer.
+"""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.api import Task
+
+from plexsync.queue import huey
+
+#: Edits a user just made jump ahead of a bulk "sync all" backlog.
+PRIORITY_EDIT = 10
+PRIORITY_BULK = 0
+
+
+# retries/retry_delay/retry_backoff are replaced on each job's first attempt
+# by the worker's settings (see plexsync.lifecycle): the process that enqueues
+# (a Stash hook) cannot read them from Stash.
+@huey.task(retries=8, retry_delay=15, retry_backoff=2, context=True)
+def sync_scene(scene_id: str, task: Task | None = None) -> None:
+    """Push one Stash scene's metadata into its Plex item(s)."""
+    from plexsync import worker
+
+    worker.run_sync_scene(scene_id, task)
+
+
+@huey.task(retries=8, retry_delay=15, retry_backoff=2, context=True)
+def sync_all(task: Task | None = None) -> None:
+    """Queue a :func:`sync_scene` for every scene in Stash."""
+    from plexsync import worker
+
+    worker.run_sync_all(task)
+
+
+@huey.periodic_task(crontab(minute="23"))
+def cleanup() -> None:
+    """Hourly: expire dead letters and stale state, keep the SQLite files small."""
+    from plexsync import maintenance
+
+    maintenance.cleanup()
+
+
+#: Tasks a dead letter can name, by name, for retrying it.
+TASKS_BY_NAME = {"sync_scene": sync_scene, "sync_all": sync_all}
+
+
+def enqueue_scene(scene_id: str, priority: int = PRIORITY_EDIT) -> None:
+    sync_scene(scene_id, priority=priority)

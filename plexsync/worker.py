@@ -1,0 +1,170 @@
+"""What a consumer process keeps between jobs, and the task bodies.
+
+Clients are built once per process, not per job: stashapi sends three
+requests (one a full schema introspection) to build its interface, and plexapi
+one. Settings are re-read from Stash at most once a minute, so an edit on
+Stash's plugin page (a new Plex token, a path rule) takes effect without a
+restart, and at once after Plex or Stash refused our credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from huey.api import Task
+from huey.exceptions import RetryTask
+
+from plexsync import attempts, outage
+from plexsync.config import ConfigError, SyncSettings
+from plexsync.errors import AuthFailed, Misconfigured, Permanent, SyncError, Unavailable
+from plexsync.plex import PlexWriter
+from plexsync.queue import bootstrap
+from plexsync.redact import register_secret
+from plexsync.stash import StashReader
+from plexsync.sync import sync_scene
+
+log = logging.getLogger("plexsync.worker")
+SETTINGS_TTL = 60.0
+BULK_PAGE_SIZE = 1000
+
+
+@dataclass
+class _Clients:
+    settings: SyncSettings
+    plex: PlexWriter
+    loaded_at: float
+
+
+class WorkerContext:
+    """The Stash and Plex clients and settings of this process, thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stash: StashReader | None = None
+        self._clients: _Clients | None = None
+
+    def stash(self) -> StashReader:
+        with self._lock:
+            if self._stash is None:
+                register_secret(bootstrap.stash_api_key)
+                self._stash = StashReader(bootstrap.stash_connection, timeout=30.0)
+            return self._stash
+
+    def clients(self) -> _Clients:
+        """Settings and the Plex client, reloaded when stale or invalidated."""
+        with self._lock:
+            current = self._clients
+        if current and time.monotonic() - current.loaded_at < SETTINGS_TTL:
+            return current
+        stash = self.stash()
+        try:
+            settings = SyncSettings.resolve(stash.plugin_settings())
+        except ConfigError as exc:
+            raise Misconfigured("plex", str(exc)) from None
+        register_secret(*settings.secrets())
+        stash.timeout = settings.http_timeout
+        with self._lock:
+            if self._clients and self._clients.settings == settings:
+                self._clients.loaded_at = time.monotonic()
+                return self._clients
+            plex = PlexWriter(settings.plex_url, settings.plex_token, timeout=settings.http_timeout)
+            self._clients = _Clients(settings, plex, time.monotonic())
+            return self._clients
+
+    def invalidate(self, service: str) -> None:
+        """Forget cached state after ``service`` refused us, so the next try re-reads it."""
+        with self._lock:
+            if service == "stash":
+                self._stash = None
+            self._clients = None
+
+    def current_settings(self) -> SyncSettings | None:
+        with self._lock:
+            return self._clients.settings if self._clients else None
+
+
+context = WorkerContext()
+
+
+def _wait_for(service: str, retry_delay: float, max_delay: float) -> None:
+    """Re-queue the job for when ``service`` is worth trying again.
+
+    ``RetryTask`` does not spend one of the job's retries: waiting for a server
+    to come back is not the job's fault. A little jitter keeps a backlog from
+    hitting the server all in the same second.
+    """
+    wait = outage.seconds_until_probe(service)
+    if wait is None:
+        return
+    jitter = random.uniform(0, min(5.0, max(retry_delay, 0.1)))
+    raise RetryTask(f"{service} unavailable", delay=min(wait, max_delay) + jitter)
+
+
+def _apply_retry_policy(task: Task, settings: SyncSettings) -> None:
+    """The worker's retry settings replace those the job was enqueued with (a
+    Stash hook cannot read them); huey's growing delay stops at the cap."""
+    if attempts.of(task)[0] == 1:
+        task.retries = settings.retries
+        task.retry_delay = settings.retry_delay
+        task.retry_backoff = settings.retry_backoff
+    if task.retry_delay:
+        task.retry_delay = min(task.retry_delay, settings.retry_max_delay)
+
+
+def _guarded(task: Task | None, body: Callable[[_Clients], None]) -> None:
+    """Run ``body`` with outage handling and error classification around it."""
+    settings = context.current_settings()
+    retry_delay = settings.retry_delay if settings else 15.0
+    max_delay = settings.retry_max_delay if settings else 1800.0
+    for service in ("stash", "plex"):
+        _wait_for(service, retry_delay, max_delay)
+    try:
+        clients = context.clients()
+        if task is not None:
+            _apply_retry_policy(task, clients.settings)
+        body(clients)
+    except Unavailable as exc:
+        if isinstance(exc, (AuthFailed, Misconfigured)):
+            context.invalidate(exc.service)
+        if outage.record_failure(exc.service, exc.reason, base_delay=retry_delay, max_delay=max_delay):
+            log.error("%s; syncs wait and resume by themselves once this is fixed", exc.reason)
+        _wait_for(exc.service, retry_delay, max_delay)
+        raise RetryTask(exc.reason, delay=retry_delay) from None
+    except Permanent:
+        if task is not None:
+            task.retries = 0  # no retry can help: straight to the dead letters
+        raise
+    except SyncError:
+        raise
+    except Exception as exc:  # a bug or a library surprise: retry, then dead letter
+        raise SyncError(f"unexpected {type(exc).__name__}: {exc}") from None
+    for service in ("stash", "plex"):
+        if outage.record_success(service):
+            log.warning("%s is reachable again; queued syncs resume", service.capitalize())
+
+
+def run_sync_scene(scene_id: str, task: Task | None) -> None:
+    def body(clients: _Clients) -> None:
+        result = sync_scene(context.stash(), clients.plex, clients.settings.path_map, scene_id)
+        log.info("scene %s synced: %s", scene_id, result.describe())
+
+    _guarded(task, body)
+
+
+def run_sync_all(task: Task | None) -> None:
+    from plexsync.tasks import PRIORITY_BULK, enqueue_scene
+
+    def body(clients: _Clients) -> None:
+        queued = 0
+        for page in context.stash().scene_ids(BULK_PAGE_SIZE):
+            for scene_id in page:
+                enqueue_scene(scene_id, priority=PRIORITY_BULK)
+            queued += len(page)
+        log.info("sync all: queued %d scenes", queued)
+
+    _guarded(task, body)
