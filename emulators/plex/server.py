@@ -1,0 +1,492 @@
+"""The Plex Media Server HTTP surface that plexapi 4.18 uses, over :class:`Library` state.
+
+Routes are written as the community OpenAPI spec's path templates, so a test
+can prove each one exists in Plex's documented API. Two paths plexapi sends
+are not in that spec (``/library`` and ``/library/sections``; the spec has
+``/library/sections/all``): they are served and listed apart, in
+:attr:`PlexEmulator.UNDOCUMENTED_ROUTES`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+from urllib.parse import quote
+
+from emulators.http import EmulatorServer, Request, Response
+
+from . import artwork, edits, render
+from .model import SEASON, SECTION_TYPES, SHOW, Item, Library, PlexItem, Section, TagSpec, now, under_folder
+
+_REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error"}
+_XML = "text/xml;charset=utf-8"
+
+
+class HTTPError(Exception):
+    def __init__(self, status: int, detail: str = "") -> None:
+        super().__init__(detail or _REASONS.get(status, str(status)))
+        self.status = status
+
+
+def error_response(status: int) -> Response:
+    """Plex's error bodies are small HTML pages, never a traceback."""
+    reason = _REASONS.get(status, "Error")
+    body = f"<html><head><title>{reason}</title></head><body><h1>{status} {reason}</h1></body></html>"
+    return Response(status=status, body=body.encode(), content_type="text/html")
+
+
+Handler = Callable[..., Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    methods: frozenset[str]
+    template: str
+    handler: str
+    documented: bool = True
+    locked: bool = True  # run under the library lock (artwork uploads fetch URLs first)
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.template))
+        return re.compile(f"^{regex}$")
+
+
+def _routes() -> list[Route]:
+    get, put, post = frozenset({"GET"}), frozenset({"PUT"}), frozenset({"POST"})
+    return [
+        Route(get, "/", "_root"),
+        Route(get, "/identity", "_identity"),
+        Route(get, "/library", "_library", documented=False),
+        Route(get, "/library/sections", "_sections", documented=False),
+        Route(get, "/library/sections/all", "_sections"),
+        Route(get, "/library/sections/{sectionId}", "_section"),
+        Route(get | put, "/library/sections/{sectionId}/all", "_section_all"),
+        # plexapi's section.update() sends GET; the spec documents POST.
+        Route(get | post, "/library/sections/{sectionId}/refresh", "_section_refresh"),
+        Route(get | put, "/library/metadata/{ids}", "_metadata"),
+        Route(put, "/library/metadata/{ids}/refresh", "_metadata_refresh"),
+        Route(get, "/library/metadata/{ids}/allLeaves", "_all_leaves"),
+        Route(post | put, "/library/metadata/{ids}/{element}", "_upload", locked=False),
+        Route(get, "/library/metadata/{ids}/{element}", "_metadata_element"),
+        Route(get, "/library/metadata/{ids}/{element}/{timestamp}", "_image"),
+        # The spec: "This API does respond to the GET verb but applications should use PUT".
+        Route(get | put, "/:/rate", "_rate"),
+    ]
+
+
+_ROUTE_TABLE = _routes()
+_COMPILED = [(route, route.pattern) for route in _ROUTE_TABLE]
+_POSTER_ELEMENTS = {"posters": "poster", "poster": "poster", "thumb": "poster", "arts": "art", "art": "art"}
+
+
+class PlexEmulator(EmulatorServer):
+    """A Plex Media Server on loopback that the real plexapi talks to.
+
+    Seed it with :meth:`add_section`, :meth:`add_movie`, :meth:`add_episode`
+    and :meth:`add_unscanned_file` (direct Python, no HTTP), then read back
+    what clients did with :meth:`item` snapshots and the request log.
+    """
+
+    ROUTES: ClassVar[list[str]] = list(dict.fromkeys(r.template for r in _ROUTE_TABLE if r.documented))
+    #: Paths plexapi sends that the community spec does not document.
+    UNDOCUMENTED_ROUTES: ClassVar[list[str]] = [r.template for r in _ROUTE_TABLE if not r.documented]
+
+    def __init__(
+        self,
+        token: str = "secret-token",
+        port: int = 0,
+        friendly_name: str = "PlexSync Emulator",
+        scan_delay: float = 0.0,
+    ) -> None:
+        super().__init__(port=port)
+        self.token = token
+        self.friendly_name = friendly_name
+        self.scan_delay = scan_delay
+        self.library = Library()
+        #: Exceptions that reached the 500 handler: an emulator bug, for tests to assert on.
+        self.internal_errors: list[BaseException] = []
+
+    def start(self) -> PlexEmulator:
+        super().start()
+        return self
+
+    # -- seeding and inspection (direct Python) ------------------------------
+    def add_section(self, title: str, kind: str, locations: Iterable[str]) -> int:
+        return self.library.add_section(title, kind, locations)
+
+    def add_movie(
+        self,
+        section_id: int,
+        files: list[str],
+        title: str | None = None,
+        *,
+        summary: str = "",
+        studio: str = "",
+        tagline: str = "",
+        content_rating: str = "",
+        title_sort: str = "",
+        original_title: str = "",
+        originally_available_at: str | None = None,
+        year: int | None = None,
+        user_rating: float | None = None,
+        genres: Iterable[str] = (),
+        collections: Iterable[str] = (),
+        labels: Iterable[str] = (),
+        countries: Iterable[str] = (),
+        directors: Iterable[str] = (),
+        writers: Iterable[str] = (),
+        actors: Iterable[TagSpec] = (),
+        locked: Iterable[str] = (),
+    ) -> int:
+        return self.library.add_movie(
+            section_id,
+            files,
+            title,
+            summary=summary,
+            studio=studio,
+            tagline=tagline,
+            content_rating=content_rating,
+            title_sort=title_sort,
+            original_title=original_title,
+            originally_available_at=originally_available_at,
+            year=year,
+            user_rating=user_rating,
+            genres=genres,
+            collections=collections,
+            labels=labels,
+            countries=countries,
+            directors=directors,
+            writers=writers,
+            actors=actors,
+            locked=locked,
+        )
+
+    def add_episode(
+        self,
+        section_id: int,
+        show_title: str,
+        season: int,
+        episode: int,
+        files: list[str],
+        title: str | None = None,
+    ) -> int:
+        return self.library.add_episode(section_id, show_title, season, episode, files, title)
+
+    def add_unscanned_file(self, section_id: int, path: str, title: str | None = None) -> None:
+        self.library.add_unscanned_file(section_id, path, title)
+
+    def item(self, rating_key: int) -> PlexItem:
+        return self.library.snapshot(rating_key)
+
+    def items(self) -> list[PlexItem]:
+        return self.library.snapshots()
+
+    def find_by_file(self, path: str) -> list[int]:
+        return self.library.find_by_file(path)
+
+    # -- HTTP ---------------------------------------------------------------
+    def internal_error(self, request: Request, exc: Exception) -> Response:
+        self.internal_errors.append(exc)
+        return error_response(500)
+
+    def handle(self, request: Request) -> Response:
+        path = request.path.rstrip("/") or "/"
+        if path != "/identity" and not self._authorised(request):
+            return error_response(401)
+        for route, pattern in _COMPILED:
+            match = pattern.match(path)
+            if match is None or request.method not in route.methods:
+                continue
+            handler: Handler = getattr(self, route.handler)
+            try:
+                if not route.locked:
+                    return handler(request, **match.groupdict())
+                with self.library.lock:
+                    return handler(request, **match.groupdict())
+            except HTTPError as exc:
+                return error_response(exc.status)
+        return error_response(404)
+
+    def _authorised(self, request: Request) -> bool:
+        sent = request.header("X-Plex-Token") or request.arg("X-Plex-Token")
+        return bool(sent) and sent == self.token
+
+    def _answer(self, request: Request, node: render.Node, headers: dict[str, str] | None = None) -> Response:
+        headers = {"X-Plex-Protocol": "1.0", **(headers or {})}
+        if "application/json" in (request.header("Accept") or ""):
+            return Response(body=render.to_json(node), content_type="application/json", headers=headers)
+        return Response(body=render.to_xml(node), content_type=_XML, headers=headers)
+
+    @staticmethod
+    def _done() -> Response:
+        """Plex answers edits, refreshes, scans and ratings with 200 and no body."""
+        return Response(status=200, body=b"", content_type=_XML, headers={"X-Plex-Protocol": "1.0"})
+
+    # -- lookups --------------------------------------------------------------
+    def _section_of(self, section_id: str) -> Section:
+        section = self.library.sections.get(int(section_id)) if section_id.isdigit() else None
+        if section is None:
+            raise HTTPError(404, f"no section {section_id}")
+        return section
+
+    @staticmethod
+    def _int_list(raw: str) -> list[int]:
+        keys = raw.split(",")
+        if not all(key.strip().isdigit() for key in keys):
+            raise HTTPError(400, f"not a list of ids: {raw!r}")
+        return [int(key) for key in keys]
+
+    def _items(self, ids: str, *, all_required: bool = True) -> list[Item]:
+        keys = self._int_list(ids)
+        found = [self.library.items[k] for k in keys if k in self.library.items]
+        if not found or (all_required and len(found) != len(keys)):
+            raise HTTPError(404, f"no item {ids}")
+        return found
+
+    @staticmethod
+    def _window(request: Request) -> tuple[int, int | None]:
+        """``X-Plex-Container-Start/Size``, from the query or else the headers (plexapi uses headers)."""
+        values: list[int | None] = []
+        for name in ("X-Plex-Container-Start", "X-Plex-Container-Size"):
+            raw = request.arg(name)
+            if raw is None:
+                raw = request.header(name)
+            if raw is None or raw == "":
+                values.append(None)
+                continue
+            if not raw.isdigit():
+                raise HTTPError(400, f"{name} must be a non-negative integer")
+            values.append(int(raw))
+        return values[0] or 0, values[1]
+
+    def _page(
+        self, request: Request, section: Section, keys: list[int], title2: str, extra: dict | None = None
+    ) -> Response:
+        start, size = self._window(request)
+        page = keys[start : start + size] if size is not None else keys[start:]
+        node = render.page_container(self.library, section, page, start, len(keys), title2, extra)
+        headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Total-Size": str(len(keys))}
+        return self._answer(request, node, headers)
+
+    # -- handlers -------------------------------------------------------------
+    def _root(self, request: Request) -> Response:
+        return self._answer(request, render.server_info(self.library, self.friendly_name))
+
+    def _identity(self, request: Request) -> Response:
+        return self._answer(request, render.identity(self.library))
+
+    def _library(self, request: Request) -> Response:
+        return self._answer(request, render.library_root())
+
+    def _sections(self, request: Request) -> Response:
+        return self._answer(request, render.sections(self.library))
+
+    def _section(self, request: Request, sectionId: str) -> Response:
+        return self._answer(request, render.section_views(self._section_of(sectionId)))
+
+    def _section_all(self, request: Request, sectionId: str) -> Response:
+        section = self._section_of(sectionId)
+        raw_type = request.arg("type")
+        if raw_type and not raw_type.isdigit():
+            raise HTTPError(400, "type must be an integer")
+        item_type = int(raw_type) if raw_type else section.main_type
+        if request.method == "PUT":
+            return self._edit_section(request, section, item_type)
+        keys = self.library.listing(section, item_type) if item_type in SECTION_TYPES[section.kind] else []
+        title = request.arg("title")
+        if title:
+            needle = title.casefold()
+            keys = [k for k in keys if needle in self.library.items[k].title.casefold()]
+        return self._page(request, section, keys, "All " + section.title)
+
+    def _edit_section(self, request: Request, section: Section, item_type: int) -> Response:
+        plan = self._plan(request)
+        members = section.members.get(item_type, [])
+        raw_ids = request.arg("id")
+        if raw_ids:
+            keys = self._int_list(raw_ids)
+            member_set = set(members)
+            if not all(k in member_set for k in keys):
+                raise HTTPError(404, "an id is not an item of this type in this section")
+        else:
+            keys = list(members)  # Plex edits every item of the type when no id is given
+        self._apply(plan, [self.library.items[k] for k in keys])
+        return self._done()
+
+    @staticmethod
+    def _plan(request: Request) -> edits.EditPlan:
+        try:
+            return edits.parse(request.query)
+        except edits.EditError as exc:
+            raise HTTPError(400, str(exc)) from exc
+
+    def _apply(self, plan: edits.EditPlan, items: list[Item]) -> None:
+        for item in items:
+            edits.apply(plan, item, self.library.tag_id)
+            self.library.touch(item, reorder=plan.reorders)
+
+    def _metadata(self, request: Request, ids: str) -> Response:
+        if request.method == "PUT":
+            plan = self._plan(request)
+            self._apply(plan, self._items(ids))
+            return self._done()
+        items = self._items(ids, all_required=False)
+        return self._answer(request, render.metadata_container(self.library, items))
+
+    def _metadata_refresh(self, request: Request, ids: str) -> Response:
+        for item in self._items(ids):
+            self.library.agent_refresh(item)
+        return self._done()
+
+    def _all_leaves(self, request: Request, ids: str) -> Response:
+        (item,) = self._items(ids)
+        if item.type not in (SHOW, SEASON):
+            raise HTTPError(404, "only shows and seasons have leaves")
+        section = self.library.sections[item.section_id]
+        return self._page(request, section, self.library.leaves(item), item.title, self._parent_attrs(item))
+
+    def _metadata_element(self, request: Request, ids: str, element: str) -> Response:
+        if element in ("thumb", "art", "poster"):
+            return self._image(request, ids, element, "")
+        if element in ("posters", "arts"):
+            return self._image_choices(request, ids, _POSTER_ELEMENTS[element])
+        if element == "file":
+            return self._uploaded_file(request, ids)
+        if element != "children":
+            raise HTTPError(404, f"no element {element}")
+        (item,) = self._items(ids)
+        if item.type not in (SHOW, SEASON):
+            raise HTTPError(404, "only shows and seasons have children")
+        keys = sorted(item.children, key=lambda rk: self.library.items[rk].index or 0)
+        index = request.arg("index")
+        if index is not None:
+            keys = [k for k in keys if str(self.library.items[k].index) == index]
+        section = self.library.sections[item.section_id]
+        return self._page(request, section, keys, item.title, self._parent_attrs(item))
+
+    def _parent_attrs(self, item: Item) -> dict:
+        return {
+            "key": str(item.rating_key),
+            "parentIndex": item.index if item.type == SEASON else None,
+            "parentTitle": item.title,
+            "parentRatingKey": item.rating_key,
+        }
+
+    def _image(self, request: Request, ids: str, element: str, timestamp: str) -> Response:
+        (item,) = self._items(ids)
+        if element in ("thumb", "poster"):
+            data = item.poster
+        elif element == "art":
+            data = item.art
+        else:
+            raise HTTPError(404, f"no image element {element}")
+        if data is None:
+            raise HTTPError(404, "no image uploaded")
+        return Response(body=data, content_type=artwork.content_type(data))
+
+    def _image_choices(self, request: Request, ids: str, kind: str) -> Response:
+        """``GET .../posters``: the uploaded images plexapi's ``posters()`` lists, one selected."""
+        (item,) = self._items(ids)
+        current = item.poster if kind == "poster" else item.art
+        uploads = self.library.uploads.get((item.rating_key, kind), {})
+        photos = []
+        for key, data in uploads.items():
+            url = f"/library/metadata/{item.rating_key}/file?url={quote(key, safe='')}"
+            photos.append(
+                render.Node(
+                    "Photo",
+                    {"key": url, "ratingKey": key, "selected": data == current, "thumb": url},
+                    json_key="Metadata",
+                )
+            )
+        return self._answer(request, render.Node("MediaContainer", {"size": len(photos)}, photos))
+
+    def _uploaded_file(self, request: Request, ids: str) -> Response:
+        (item,) = self._items(ids)
+        key = request.arg("url") or ""
+        for kind in ("poster", "art"):
+            data = self.library.uploads.get((item.rating_key, kind), {}).get(key)
+            if data is not None:
+                return Response(body=data, content_type=artwork.content_type(data))
+        raise HTTPError(404, f"no uploaded file {key}")
+
+    def _upload(self, request: Request, ids: str, element: str) -> Response:
+        """``POST .../posters`` (or ``/arts``): the body is the image, or ``?url=`` names one to fetch.
+
+        ``PUT .../poster?url=upload://posters/<sha1>`` (plexapi's ``setPoster``)
+        selects an image uploaded before.
+        """
+        kind = _POSTER_ELEMENTS.get(element)
+        if kind is None:
+            raise HTTPError(404, f"cannot upload {element}")
+        with self.library.lock:
+            (item,) = self._items(ids)
+            url = request.arg("url")
+            if url and url.startswith("upload://"):
+                if url not in self.library.uploads.get((item.rating_key, kind), {}):
+                    raise HTTPError(404, f"no uploaded image {url}")
+                self.library.select_image(item, kind, url)
+                return self._done()
+        if url:
+            try:
+                data = artwork.fetch(url)  # outside the lock: the URL may be this server
+            except artwork.FetchError as exc:
+                raise HTTPError(400, str(exc)) from exc
+        else:
+            data = request.body
+        if not data:
+            raise HTTPError(400, "no image in the body and no url")
+        with self.library.lock:
+            (item,) = self._items(ids)
+            self.library.upload_image(item, kind, data)
+        return self._done()
+
+    def _rate(self, request: Request) -> Response:
+        key, identifier, raw = request.arg("key"), request.arg("identifier"), request.arg("rating")
+        if not key or identifier is None or raw is None:
+            raise HTTPError(400, "key, identifier and rating are required")
+        if identifier != render.IDENTIFIER:
+            raise HTTPError(404, f"no library {identifier}")
+        try:
+            rating = float(raw)
+        except ValueError:
+            raise HTTPError(400, "rating is not a number") from None
+        if rating != -1 and not 0 <= rating <= 10:
+            raise HTTPError(400, "rating out of 0..10")
+        (item,) = self._items(key)
+        item.user_rating = None if rating == -1 else rating
+        item.last_rated_at = now()
+        return self._done()
+
+    def _section_refresh(self, request: Request, sectionId: str) -> Response:
+        """A scan (``?path=`` limits it to a folder); ``force=1`` also re-runs the agent on every item."""
+        section = self._section_of(sectionId)
+        path = request.arg("path") or None
+        force = request.arg("force") == "1"
+        if self.scan_delay <= 0:
+            self._scan(section, path, force)
+            return self._done()
+        section.pending_scans += 1
+        timer = threading.Timer(self.scan_delay, self._delayed_scan, args=(section, path, force))
+        timer.daemon = True
+        timer.start()
+        return self._done()
+
+    def _delayed_scan(self, section: Section, path: str | None, force: bool) -> None:
+        with self.library.lock:
+            section.pending_scans -= 1
+            self._scan(section, path, force)
+
+    def _scan(self, section: Section, path: str | None, force: bool) -> None:
+        self.library.scan(section.key, path)
+        if not force:
+            return
+        for item_type in SECTION_TYPES[section.kind]:
+            for rk in list(section.members[item_type]):
+                item = self.library.items[rk]
+                if path is None or any(under_folder(f, path) for f in item.files):
+                    self.library.agent_refresh(item)

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Set up PlexSync's virtual environment and run one of its jobs.
+
+    python3 run.py demo      # the demo against the emulators
+    python3 run.py test      # lint and the whole test suite
+    python3 run.py setup     # only the virtual environment (for Stash)
+    python3 run.py worker    # the queue consumer, for real servers
+
+Needs only Python 3.11+. The environment lives in ``.venv`` next to this file
+and is reinstalled only when a requirements file changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".requirements.sha256"
+
+
+def _requirements_digest(files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_venv(dev: bool) -> None:
+    """Create .venv and install the pinned requirements when they changed.
+
+    A test environment (``dev``) holds everything the demo needs too.
+    """
+    run_stamp = "run:" + _requirements_digest([ROOT / "requirements.txt"])
+    dev_stamp = "dev:" + _requirements_digest([ROOT / "requirements.txt", ROOT / "requirements-dev.txt"])
+    installed = STAMP.read_text().strip() if PYTHON.exists() and STAMP.exists() else ""
+    if installed == dev_stamp or (not dev and installed == run_stamp):
+        return
+    if not PYTHON.exists():
+        print(f"creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    requirements = ROOT / ("requirements-dev.txt" if dev else "requirements.txt")
+    print(f"installing {requirements.name} into {VENV}", flush=True)
+    subprocess.run(
+        [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", str(requirements)],
+        check=True,
+    )
+    STAMP.write_text((dev_stamp if dev else run_stamp) + "\n")
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script is what tells older Pythons
+        print("PlexSync needs Python 3.11 or newer", file=sys.stderr)
+        return 2
+    job = argv[0] if argv else "demo"
+    rest = argv[1:]
+    if job == "setup":
+        ensure_venv(dev=False)
+        print(f"ready: {PYTHON}")
+        return 0
+    if job == "demo":
+        ensure_venv(dev=False)
+        return subprocess.call([str(PYTHON), str(ROOT / "demo.py"), *rest], cwd=ROOT)
+    if job == "worker":
+        ensure_venv(dev=False)
+        consumer = [str(BIN / "huey_consumer"), "huey_config.huey", "-w", "4", "-k", "thread"]
+        return subprocess.call([*consumer, *rest], cwd=ROOT)
+    if job == "test":
+        ensure_venv(dev=True)
+        lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."], cwd=ROOT)
+        if lint:
+            return lint
+        return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

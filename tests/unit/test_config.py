@@ -1,0 +1,66 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from plexsync.config import PLUGIN_DIR, PLUGIN_ID, SYNC_SETTINGS, Bootstrap, ConfigError, SyncSettings
+
+REQUIRED = {"PLEXSYNC_PLEX_URL": "http://plex:32400", "PLEXSYNC_PLEX_TOKEN": "tok-123456"}
+
+
+def test_environment_wins_over_stash_settings_and_defaults_fill_the_rest():
+    settings = SyncSettings.resolve(
+        {"plex_url": "http://from-stash:1", "plex_token": "stash-token", "retries": 3},
+        {"PLEXSYNC_PLEX_URL": "http://from-env:2"},
+    )
+    assert settings.plex_url == "http://from-env:2"
+    assert settings.plex_token == "stash-token"
+    assert settings.retries == 3
+    assert settings.retry_backoff == 2.0
+
+
+def test_missing_setting_is_reported_by_name():
+    with pytest.raises(ConfigError, match=r"^PLEXSYNC_PLEX_TOKEN: not set"):
+        SyncSettings.resolve({}, {"PLEXSYNC_PLEX_URL": "http://plex:32400"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PLEXSYNC_PLEX_URL", "plex:32400", "not an http"),
+        ("PLEXSYNC_PLEX_URL", "http://plex:99999", "invalid port"),
+        ("PLEXSYNC_RETRIES", "many", "not a int"),
+        ("PLEXSYNC_RETRY_BACKOFF", "0.5", "below the minimum"),
+        ("PLEXSYNC_PATH_MAP", "/only-one-side", "stash_prefix=plex_prefix"),
+    ],
+)
+def test_invalid_values_name_the_setting_and_the_problem(name, value, message):
+    with pytest.raises(ConfigError) as info:
+        SyncSettings.resolve({}, {**REQUIRED, name: value})
+    assert str(info.value).startswith(name + ":")
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_token_is_not_in_the_settings_repr():
+    assert "tok-123456" not in repr(SyncSettings.resolve({}, REQUIRED))
+
+
+def test_bootstrap_defaults_and_stash_connection():
+    boot = Bootstrap.from_env({"PLEXSYNC_STASH_URL": "https://stash.lan:9999/", "PLEXSYNC_STASH_API_KEY": "k"})
+    assert boot.data_dir == PLUGIN_DIR / "data"
+    assert boot.redis_url is None
+    assert boot.stash_connection == {"Scheme": "https", "Host": "stash.lan", "Port": 9999, "ApiKey": "k"}
+    with pytest.raises(ConfigError, match="PLEXSYNC_REDIS_URL"):
+        Bootstrap.from_env({"PLEXSYNC_REDIS_URL": "localhost:6379"})
+
+
+def test_manifest_declares_exactly_the_sync_settings():
+    manifest_path = Path(PLUGIN_DIR) / f"{PLUGIN_ID}.yml"
+    manifest = yaml.safe_load(manifest_path.read_text())
+    declared = manifest["settings"]
+    assert list(declared) == [s.key for s in SYNC_SETTINGS]
+    for setting in SYNC_SETTINGS:
+        assert declared[setting.key]["type"] == setting.stash_type, setting.key
+        assert declared[setting.key]["displayName"] == setting.display_name, setting.key
+        assert declared[setting.key]["description"] == setting.description, setting.key

@@ -1,0 +1,29 @@
+import logging
+
+from plexsync.redact import MASK, RedactingFilter, redact, register_secret
+
+
+def test_registered_secrets_and_credential_shapes_are_masked():
+    register_secret("s3cr3t-plex-token")
+    text = redact(
+        "GET http://plex/library?X-Plex-Token=abcdef123 failed; token s3cr3t-plex-token; "
+        "headers {'ApiKey': 'eyJhbGciOi'} cookie session=MTcwMDAw"
+    )
+    for secret in ("s3cr3t-plex-token", "abcdef123", "eyJhbGciOi", "MTcwMDAw"):
+        assert secret not in text
+    assert text.count(MASK) >= 4
+
+
+def test_filter_redacts_messages_args_and_tracebacks():
+    register_secret("tb-secret-value")
+    record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed with %s", ("tb-secret-value",), None)
+    try:
+        raise RuntimeError("boom tb-secret-value")
+    except RuntimeError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    RedactingFilter().filter(record)
+    assert "tb-secret-value" not in record.getMessage()
+    assert "tb-secret-value" not in record.exc_text
+    assert "boom" in record.exc_text
