@@ -233,6 +233,14 @@ class _Server(ThreadingHTTPServer):
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
+    def handle_error(self, request, client_address):  # type: ignore[override]
+        """A client that hung up before a (late) answer is normal, not an error."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def process_request(self, request, client_address):  # type: ignore[override]
         with self._connections_lock:
             self._connections.add(request)

@@ -18,7 +18,7 @@ from stashapi.classes import GQLException
 from stashapi.stashapp import StashInterface
 
 from plexsync.config import PLUGIN_ID
-from plexsync.errors import Permanent, SceneNotFound, SyncError, Transient, from_requests_error, from_status
+from plexsync.errors import AuthFailed, Permanent, SceneNotFound, SyncError, Transient, from_requests_error, from_status
 
 #: Exactly the fields the mapping uses; nothing else is fetched.
 SCENE_QUERY = """
@@ -167,4 +167,7 @@ class StashReader:
         response = self._stash.s.get(url)
         if response.status_code != 200:
             raise from_status("stash", response.status_code, "image download")
+        if not response.headers.get("Content-Type", "").startswith("image/"):
+            # Stash answers an unauthenticated image request with its login page
+            raise AuthFailed("stash", "Stash sent its login page instead of the cover: check PLEXSYNC_STASH_API_KEY")
         return response.content

@@ -1,0 +1,429 @@
+"""The library an emulated Stash holds: scenes and what they point at.
+
+Plain Python state behind one lock, so seeding 100,000 scenes is a loop of
+cheap calls and a GraphQL request reads one consistent picture. Records are
+frozen and replaced on change, never edited in place: a request that already
+holds a scene keeps seeing one version of it.
+
+Facts of real Stash kept here because clients trip on them:
+
+- timestamps are stored as RFC3339 text with **second precision** (Stash's
+  ``sqlite.Timestamp``); two edits within one second leave ``updated_at``
+  unchanged, and filters compare that text, not instants;
+- an unset title/code/details/director reads back as ``""``, never null;
+- a scene with no file must have a title.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+GENDERS = frozenset({"MALE", "FEMALE", "TRANSGENDER_MALE", "TRANSGENDER_FEMALE", "INTERSEX", "NON_BINARY"})
+DATE_FORMAT = "%Y-%m-%d"
+
+
+def rfc3339(moment: datetime) -> str:
+    """Stash's stored and served form of a time (UTC server: ``Z`` suffix)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Folder:
+    id: int
+    path: str
+    parent_id: int | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class VideoFile:
+    id: int
+    path: str
+    folder_id: int
+    size: int
+    duration: float
+    width: int
+    height: int
+    video_codec: str
+    audio_codec: str
+    frame_rate: float
+    bit_rate: int
+    format: str
+    oshash: str
+    mod_time: str
+    created_at: str
+
+    @property
+    def basename(self) -> str:
+        return posixpath.basename(self.path)
+
+
+@dataclass(frozen=True)
+class StashId:
+    endpoint: str
+    stash_id: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Studio:
+    id: int
+    name: str
+    parent_id: int | None
+    image: bytes | None
+    created_at: str
+    updated_at: str
+    updated_unix: int
+
+
+@dataclass(frozen=True)
+class Performer:
+    id: int
+    name: str
+    gender: str | None
+    image: bytes | None
+    created_at: str
+    updated_at: str
+    updated_unix: int
+
+
+@dataclass(frozen=True)
+class Tag:
+    id: int
+    name: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Group:
+    id: int
+    name: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Scene:
+    id: int
+    title: str
+    code: str
+    details: str
+    director: str
+    urls: tuple[str, ...]
+    date: str | None
+    rating100: int | None
+    organized: bool
+    studio_id: int | None
+    tag_ids: tuple[int, ...]
+    performer_ids: tuple[int, ...]
+    groups: tuple[tuple[int, int | None], ...]
+    stash_ids: tuple[StashId, ...]
+    files: tuple[VideoFile, ...]
+    cover: bytes | None  # None: the screenshot Stash generated at scan time
+    created_at: str
+    updated_at: str
+    updated_unix: int
+
+    @property
+    def primary_file(self) -> VideoFile | None:
+        return self.files[0] if self.files else None
+
+
+#: Fields that ``add_scene``/``update_scene`` accept besides files and cover.
+SCENE_FIELDS = (
+    "title",
+    "details",
+    "date",
+    "code",
+    "director",
+    "urls",
+    "rating100",
+    "organized",
+    "studio_id",
+    "tag_ids",
+    "performer_ids",
+    "groups",
+    "stash_ids",
+)
+
+
+class LibraryError(ValueError):
+    """A change real Stash would refuse; the message is Stash's own wording."""
+
+
+@dataclass
+class Library:
+    """Every record of one emulated Stash, with the id counters Stash keeps."""
+
+    clock: Callable[[], datetime] = utc_now
+    scenes: dict[int, Scene] = field(default_factory=dict)
+    studios: dict[int, Studio] = field(default_factory=dict)
+    performers: dict[int, Performer] = field(default_factory=dict)
+    tags: dict[int, Tag] = field(default_factory=dict)
+    groups: dict[int, Group] = field(default_factory=dict)
+    folders: dict[int, Folder] = field(default_factory=dict)
+    plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Bumped on every change; query caches key on it.
+    version: int = 0
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    _folder_ids: dict[str, int] = field(default_factory=dict)
+    _file_owner: dict[str, int] = field(default_factory=dict)
+    _next: dict[str, int] = field(default_factory=dict)
+    _last_stamp: tuple[str, int] = ("", -1)
+
+    # -- time and ids -------------------------------------------------------
+    def _stamp(self) -> tuple[str, int]:
+        unix = int(self.clock().timestamp())  # Stash keeps whole seconds
+        if self._last_stamp[1] != unix:
+            self._last_stamp = (rfc3339(datetime.fromtimestamp(unix, UTC)), unix)
+        return self._last_stamp
+
+    def _new_id(self, kind: str, wanted: int | None = None) -> int:
+        following = self._next.get(kind, 1)
+        if wanted is None:
+            self._next[kind] = following + 1
+            return following
+        self._next[kind] = max(following, wanted + 1)
+        return wanted
+
+    # -- studios, performers, tags, groups ----------------------------------
+    def add_studio(self, name: str, parent_id: int | None = None, image: bytes | None = None) -> int:
+        with self.lock:
+            if parent_id is not None and parent_id not in self.studios:
+                raise LibraryError(f"studio with id {parent_id} not found")
+            text, unix = self._stamp()
+            studio = Studio(self._new_id("studio"), name, parent_id, image, text, text, unix)
+            self.studios[studio.id] = studio
+            self.version += 1
+            return studio.id
+
+    def add_performer(self, name: str, gender: str | None = None, image: bytes | None = None) -> int:
+        if gender is not None and gender not in GENDERS:
+            raise LibraryError(f"{gender} is not a valid GenderEnum")
+        with self.lock:
+            text, unix = self._stamp()
+            performer = Performer(self._new_id("performer"), name, gender, image, text, text, unix)
+            self.performers[performer.id] = performer
+            self.version += 1
+            return performer.id
+
+    def add_tag(self, name: str) -> int:
+        with self.lock:
+            text, _ = self._stamp()
+            tag = Tag(self._new_id("tag"), name, text, text)
+            self.tags[tag.id] = tag
+            self.version += 1
+            return tag.id
+
+    def add_group(self, name: str) -> int:
+        with self.lock:
+            text, _ = self._stamp()
+            group = Group(self._new_id("group"), name, text, text)
+            self.groups[group.id] = group
+            self.version += 1
+            return group.id
+
+    # -- scenes -------------------------------------------------------------
+    def add_scene(
+        self,
+        *,
+        files: Sequence[Mapping[str, Any]] | None = None,
+        cover: bytes | None = None,
+        id: int | None = None,
+        **fields: Any,
+    ) -> int:
+        """Create a scene; ``files=None`` gives it one file at /data/scene-<id>.mp4."""
+        with self.lock:
+            if id is not None and id in self.scenes:
+                raise LibraryError(f"scene with id {id} already exists")
+            # like SQLite's autoincrement: a refused insert does not use up the id
+            scene_id = self._next.get("scene", 1) if id is None else id
+            text, unix = self._stamp()
+            if files is None:
+                files = ({"path": f"/data/scene-{scene_id}.mp4", "size": 123, "duration": 60.0},)
+            values = self._checked_fields(fields, has_files=bool(files))
+            if not files and not values.get("title"):
+                raise LibraryError("title must be set if scene has no files")
+            made_files = self._make_files(scene_id, files, text)
+            self._new_id("scene", scene_id)
+            scene = Scene(
+                id=scene_id,
+                title=values.get("title", ""),
+                code=values.get("code", ""),
+                details=values.get("details", ""),
+                director=values.get("director", ""),
+                urls=values.get("urls", ()),
+                date=values.get("date"),
+                rating100=values.get("rating100"),
+                organized=values.get("organized", False),
+                studio_id=values.get("studio_id"),
+                tag_ids=values.get("tag_ids", ()),
+                performer_ids=values.get("performer_ids", ()),
+                groups=values.get("groups", ()),
+                stash_ids=values.get("stash_ids", ()),
+                files=made_files,
+                cover=cover,
+                created_at=text,
+                updated_at=text,
+                updated_unix=unix,
+            )
+            self.scenes[scene_id] = scene
+            self.version += 1
+            return scene_id
+
+    def update_scene(self, scene_id: int, *, cover: bytes | None = None, **fields: Any) -> Scene:
+        """Apply the given fields (a cover replaces the screenshot) and stamp updated_at."""
+        with self.lock:
+            scene = self.scenes.get(scene_id)
+            if scene is None:
+                raise LibraryError(f"scene with id {scene_id} not found")
+            values = self._checked_fields(fields, has_files=bool(scene.files))
+            text, unix = self._stamp()
+            changes: dict[str, Any] = {**values, "updated_at": text, "updated_unix": unix}
+            if cover is not None:
+                changes["cover"] = cover
+            updated = replace(scene, **changes)
+            self.scenes[scene_id] = updated
+            self.version += 1
+            return updated
+
+    def destroy_scene(self, scene_id: int) -> Scene:
+        with self.lock:
+            scene = self.scenes.pop(scene_id, None)
+            if scene is None:
+                raise LibraryError(f"scene with id {scene_id} not found")
+            for video in scene.files:
+                self._file_owner.pop(video.path, None)
+            self.version += 1
+            return scene
+
+    def set_plugin_settings(self, plugin_id: str, settings: Mapping[str, Any]) -> None:
+        with self.lock:
+            self.plugin_settings[plugin_id] = dict(settings)
+            self.version += 1
+
+    # -- validation ---------------------------------------------------------
+    def _checked_fields(self, fields: Mapping[str, Any], has_files: bool) -> dict[str, Any]:
+        """Normalise scene fields and refuse what real Stash refuses."""
+        unknown = set(fields) - set(SCENE_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown scene fields: {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {}
+        for name in ("title", "code", "details", "director"):
+            if name in fields:
+                values[name] = fields[name] or ""
+        if "title" in values and not values["title"] and not has_files:
+            raise LibraryError("title must be set if scene has no files")
+        if "urls" in fields:
+            values["urls"] = tuple(fields["urls"] or ())
+        if "date" in fields:
+            values["date"] = _checked_date(fields["date"])
+        if "rating100" in fields:
+            values["rating100"] = fields["rating100"]
+        if "organized" in fields:
+            values["organized"] = bool(fields["organized"])
+        if "studio_id" in fields:
+            studio_id = fields["studio_id"]
+            if studio_id is not None and int(studio_id) not in self.studios:
+                raise LibraryError("FOREIGN KEY constraint failed")
+            values["studio_id"] = None if studio_id is None else int(studio_id)
+        for name, table in (("tag_ids", self.tags), ("performer_ids", self.performers)):
+            if name in fields:
+                ids = _unique(int(i) for i in fields[name] or ())
+                if any(i not in table for i in ids):
+                    raise LibraryError("FOREIGN KEY constraint failed")
+                values[name] = ids
+        if "groups" in fields:
+            groups = tuple((int(g), None if i is None else int(i)) for g, i in fields["groups"] or ())
+            if any(g not in self.groups for g, _ in groups):
+                raise LibraryError("FOREIGN KEY constraint failed")
+            values["groups"] = groups
+        if "stash_ids" in fields:
+            values["stash_ids"] = tuple(self._stash_id(s) for s in fields["stash_ids"] or ())
+        return values
+
+    def _stash_id(self, given: Mapping[str, Any] | StashId) -> StashId:
+        if isinstance(given, StashId):
+            return given
+        updated = given.get("updated_at") or self._stamp()[0]
+        return StashId(str(given["endpoint"]), str(given["stash_id"]), str(updated))
+
+    def _make_files(self, scene_id: int, files: Iterable[Mapping[str, Any]], stamp: str) -> tuple[VideoFile, ...]:
+        specs = list(files)
+        for spec in specs:
+            owner = self._file_owner.get(str(spec["path"]))
+            if owner is not None and owner != scene_id:
+                raise LibraryError(f"file {spec['path']} already belongs to scene {owner}")
+        made = []
+        for spec in specs:
+            path = str(spec["path"])
+            self._file_owner[path] = scene_id
+            made.append(
+                VideoFile(
+                    id=self._new_id("file"),
+                    path=path,
+                    folder_id=self._folder(posixpath.dirname(path) or "/", stamp),
+                    size=int(spec.get("size", 0)),
+                    duration=float(spec.get("duration", 0.0)),
+                    width=int(spec.get("width", 1920)),
+                    height=int(spec.get("height", 1080)),
+                    video_codec=str(spec.get("video_codec", "h264")),
+                    audio_codec=str(spec.get("audio_codec", "aac")),
+                    frame_rate=float(spec.get("frame_rate", 29.97)),
+                    bit_rate=int(spec.get("bit_rate", 8_000_000)),
+                    format=str(spec.get("format", posixpath.splitext(path)[1].lstrip(".") or "mp4")),
+                    oshash=hashlib.sha1(path.encode()).hexdigest()[:16],
+                    mod_time=stamp,
+                    created_at=stamp,
+                )
+            )
+        return tuple(made)
+
+    def _folder(self, path: str, stamp: str) -> int:
+        known = self._folder_ids.get(path)
+        if known is not None:
+            return known
+        parent = posixpath.dirname(path)
+        parent_id = self._folder(parent, stamp) if parent != path else None
+        folder = Folder(self._new_id("folder"), path, parent_id, stamp)
+        self.folders[folder.id] = folder
+        self._folder_ids[path] = folder.id
+        return folder.id
+
+    # -- reads --------------------------------------------------------------
+    def studio_descendants(self, studio_ids: Iterable[int], depth: int | None) -> set[int]:
+        """The given studios plus children down ``depth`` levels (-1: all)."""
+        found = set(studio_ids)
+        frontier = set(found)
+        level = 0
+        with self.lock:
+            while frontier and depth is not None and (depth < 0 or level < depth):
+                frontier = {s.id for s in self.studios.values() if s.parent_id in frontier} - found
+                found |= frontier
+                level += 1
+        return found
+
+
+def _unique(ids: Iterable[int]) -> tuple[int, ...]:
+    return tuple(dict.fromkeys(ids))
+
+
+def _checked_date(value: str | None) -> str | None:
+    if value in (None, ""):
+        return None
+    try:
+        datetime.strptime(value, DATE_FORMAT)
+    except (TypeError, ValueError):
+        raise LibraryError(f'error parsing date "{value}": expected YYYY-MM-DD') from None
+    return value

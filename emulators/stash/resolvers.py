@@ -1,0 +1,431 @@
+"""GraphQL wiring: the hand-written schema plus the resolvers that read the library.
+
+Field values follow Stash's resolvers where a client could notice: unset
+strings are ``""``, scene tags come sorted by name, image paths always exist
+(``&default=true`` when there is no real image), screenshot URLs carry the
+scene's ``updated_at`` in Unix seconds, mutations return the scene as it is
+*after* the post-hooks ran, and errors read like Stash's.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from graphql import GraphQLResolveInfo, GraphQLSchema, build_schema
+
+from . import hooks
+from .model import Group, Library, Performer, Scene, Studio, Tag, VideoFile
+from .query import NAMED_SORTS, Page, SceneQueries, find_named
+
+SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
+
+STASH_VERSION = {"version": "v0.30.1", "hash": "6f8b3c2a1", "build_time": "2026-01-12 10:31:07"}
+CONFIG_DIR = "/root/.stash"
+
+
+class StashState(Protocol):
+    """What resolvers need from the emulator that owns them."""
+
+    library: Library
+    scene_queries: SceneQueries
+
+    @property
+    def api_key(self) -> str | None: ...
+
+    def run_hook(
+        self, hook_type: str, object_id: int, input: dict[str, Any] | None, input_fields: list[str] | None
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    state: StashState
+    base_url: str  # as Stash builds it: from the request's own Host
+
+
+Resolver = Callable[..., Any]
+
+
+def _ctx(info: GraphQLResolveInfo) -> Context:
+    return info.context
+
+
+def _lib(info: GraphQLResolveInfo) -> Library:
+    return info.context.state.library
+
+
+def parse_id(value: Any) -> int:
+    """Go's strconv.Atoi, with its error message."""
+    text = str(value)
+    if not re.fullmatch(r"[+-]?\d+", text):
+        raise ValueError(f'strconv.Atoi: parsing "{text}": invalid syntax')
+    return int(text)
+
+
+def const(value: Any) -> Resolver:
+    return lambda obj, info, **args: value
+
+
+# -- queries -------------------------------------------------------------------
+class SceneList:
+    """findScenes' result; the totals are summed only when asked for."""
+
+    def __init__(self, library: Library, count: int, scenes: list[Scene], all_ids: Iterable[int]) -> None:
+        self.count = count
+        self.scenes = scenes
+        self._library = library
+        self._all_ids = all_ids
+
+    def _primary_files(self) -> list[VideoFile]:
+        found = (self._library.scenes.get(i) for i in self._all_ids)
+        return [s.primary_file for s in found if s is not None and s.primary_file is not None]
+
+    @property
+    def duration(self) -> float:
+        return float(sum(f.duration for f in self._primary_files()))
+
+    @property
+    def filesize(self) -> float:
+        return float(sum(f.size for f in self._primary_files()))
+
+
+def find_scene(_: None, info: GraphQLResolveInfo, id: str | None = None, checksum: str | None = None) -> Scene | None:
+    library = _lib(info)
+    if id is not None:
+        return library.scenes.get(parse_id(id))
+    if checksum is not None:
+        with library.lock:
+            scenes = list(library.scenes.values())
+        return next((s for s in scenes if any(f.oshash == checksum for f in s.files)), None)
+    return None
+
+
+def find_scenes(
+    _: None,
+    info: GraphQLResolveInfo,
+    scene_filter: Mapping[str, Any] | None = None,
+    scene_ids: list[int] | None = None,
+    ids: list[str] | None = None,
+    filter: Mapping[str, Any] | None = None,
+) -> SceneList:
+    library = _lib(info)
+    if ids:
+        scene_ids = [parse_id(i) for i in ids]
+    if scene_ids:
+        # Stash's FindMany: the filter and paging are ignored, a missing id fails it all
+        scenes = []
+        for scene_id in scene_ids:
+            scene = library.scenes.get(scene_id)
+            if scene is None:
+                raise ValueError(f"scene with id {scene_id} not found")
+            scenes.append(scene)
+        return SceneList(library, len(scenes), scenes, scene_ids)
+    page = _ctx(info).state.scene_queries.find(scene_filter, filter)
+    return SceneList(library, page.count, _present(library.scenes, page.ids), page.all_ids)
+
+
+def _present(table: Mapping[int, Any], ids: Iterable[int]) -> list[Any]:
+    return [table[i] for i in ids if i in table]
+
+
+def _find_one(table_name: str) -> Resolver:
+    def resolve(_: None, info: GraphQLResolveInfo, id: str) -> Any:
+        return getattr(_lib(info), table_name).get(parse_id(id))
+
+    return resolve
+
+
+def _find_many(table_name: str, filter_arg: str, list_field: str, legacy_ids_arg: str | None = None) -> Resolver:
+    def resolve(_: None, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        library = _lib(info)
+        table: dict[int, Any] = getattr(library, table_name)
+        wanted = args.get("ids") or args.get(legacy_ids_arg or "ids") or []
+        if wanted:
+            rows = [table.get(parse_id(i)) for i in wanted]
+            found = [r for r in rows if r is not None]
+            return {"count": len(found), list_field: found}
+        with library.lock:
+            rows = list(table.values())
+        page: Page = find_named(rows, args.get(filter_arg), args.get("filter"), NAMED_SORTS)
+        return {"count": page.count, list_field: _present(table, page.ids)}
+
+    return resolve
+
+
+def configuration(_: None, info: GraphQLResolveInfo) -> dict[str, Any]:
+    api_key = _ctx(info).state.api_key
+    return {
+        "general": {
+            "databasePath": f"{CONFIG_DIR}/stash-go.sqlite",
+            "generatedPath": f"{CONFIG_DIR}/generated",
+            "configFilePath": f"{CONFIG_DIR}/config.yml",
+            "pluginsPath": f"{CONFIG_DIR}/plugins",
+            "apiKey": api_key or "",
+            "username": "admin" if api_key else "",
+            "maxSessionAge": 3600,
+            "pythonPath": "",
+        },
+        "ui": {},
+    }
+
+
+def config_plugins(_: Any, info: GraphQLResolveInfo, include: list[str] | None = None) -> dict[str, Any]:
+    """Stash returns every stored plugin config, or the included ones that are non-empty."""
+    library = _lib(info)
+    with library.lock:
+        stored = {plugin: dict(settings) for plugin, settings in library.plugin_settings.items()}
+    if not include:
+        return stored
+    return {plugin: stored[plugin] for plugin in include if stored.get(plugin)}
+
+
+def system_status(_: None, info: GraphQLResolveInfo) -> dict[str, Any]:
+    return {
+        "databaseSchema": 75,
+        "databasePath": f"{CONFIG_DIR}/stash-go.sqlite",
+        "configPath": f"{CONFIG_DIR}/config.yml",
+        "appSchema": 75,
+        "status": "OK",
+        "os": "linux",
+        "workingDir": "/root",
+        "homeDir": "/root",
+    }
+
+
+# -- object fields -------------------------------------------------------------
+def scene_paths(scene: Scene, info: GraphQLResolveInfo) -> dict[str, str]:
+    base = f"{_ctx(info).base_url}/scene/{scene.id}"
+    api_key = _ctx(info).state.api_key
+    return {
+        "screenshot": f"{base}/screenshot?t={scene.updated_unix}",
+        "preview": f"{base}/preview",
+        "stream": f"{base}/stream" + (f"?apikey={quote(api_key)}" if api_key else ""),
+        "webp": f"{base}/webp",
+    }
+
+
+def scene_tags(scene: Scene, info: GraphQLResolveInfo) -> list[Tag]:
+    return sorted(_present(_lib(info).tags, scene.tag_ids), key=lambda t: t.name)
+
+
+def scene_groups(scene: Scene, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
+    groups = _lib(info).groups
+    return [{"group": groups[g], "scene_index": index} for g, index in scene.groups if g in groups]
+
+
+def _image_path(kind: str, record: Studio | Performer, info: GraphQLResolveInfo) -> str:
+    path = f"{_ctx(info).base_url}/{kind}/{record.id}/image?t={record.updated_unix}"
+    return path if record.image is not None else path + "&default=true"
+
+
+def _scenes_where(info: GraphQLResolveInfo, test: Callable[[Scene], bool]) -> list[Scene]:
+    library = _lib(info)
+    with library.lock:
+        scenes = list(library.scenes.values())
+    return [s for s in scenes if test(s)]
+
+
+def studio_scene_count(studio: Studio, info: GraphQLResolveInfo, depth: int | None = None) -> int:
+    studios = _lib(info).studio_descendants([studio.id], depth)
+    return len(_scenes_where(info, lambda s: s.studio_id in studios))
+
+
+def _children(studio: Studio, info: GraphQLResolveInfo) -> list[Studio]:
+    library = _lib(info)
+    with library.lock:
+        return [s for s in library.studios.values() if s.parent_id == studio.id]
+
+
+RESOLVERS: dict[str, dict[str, Resolver]] = {
+    "Query": {
+        "findScene": find_scene,
+        "findScenes": find_scenes,
+        "findPerformer": _find_one("performers"),
+        "findPerformers": _find_many("performers", "performer_filter", "performers", "performer_ids"),
+        "findStudio": _find_one("studios"),
+        "findStudios": _find_many("studios", "studio_filter", "studios"),
+        "findGroup": _find_one("groups"),
+        "findGroups": _find_many("groups", "group_filter", "groups"),
+        "findTag": _find_one("tags"),
+        "findTags": _find_many("tags", "tag_filter", "tags"),
+        "configuration": configuration,
+        "systemStatus": system_status,
+        "version": const(STASH_VERSION),
+    },
+    "ConfigResult": {"plugins": config_plugins},
+    "Scene": {
+        "paths": scene_paths,
+        "studio": lambda s, info: None if s.studio_id is None else _lib(info).studios.get(s.studio_id),
+        "groups": scene_groups,
+        "tags": scene_tags,
+        "performers": lambda s, info: _present(_lib(info).performers, s.performer_ids),
+    },
+    "VideoFile": {
+        "parent_folder": lambda f, info: _lib(info).folders[f.folder_id],
+        "fingerprint": lambda f, info, type: f.oshash if type == "oshash" else None,
+        "fingerprints": lambda f, info: [{"type": "oshash", "value": f.oshash}],
+        "updated_at": lambda f, info: f.created_at,
+    },
+    "Folder": {
+        "parent_folder": lambda d, info: None if d.parent_id is None else _lib(info).folders.get(d.parent_id),
+        "mod_time": lambda d, info: d.created_at,
+        "updated_at": lambda d, info: d.created_at,
+    },
+    "Studio": {
+        "urls": const([]),
+        "parent_studio": lambda s, info: None if s.parent_id is None else _lib(info).studios.get(s.parent_id),
+        "child_studios": _children,
+        "aliases": const([]),
+        "tags": const([]),
+        "ignore_auto_tag": const(False),
+        "image_path": lambda s, info: _image_path("studio", s, info),
+        "scene_count": studio_scene_count,
+        "stash_ids": const([]),
+        "rating100": const(None),
+        "favorite": const(False),
+        "details": const(""),
+    },
+    "Performer": {
+        "disambiguation": const(""),
+        "urls": const([]),
+        "birthdate": const(None),
+        "country": const(""),
+        "alias_list": const([]),
+        "favorite": const(False),
+        "tags": const([]),
+        "ignore_auto_tag": const(False),
+        "image_path": lambda p, info: _image_path("performer", p, info),
+        "scene_count": lambda p, info: len(_scenes_where(info, lambda s: p.id in s.performer_ids)),
+        "stash_ids": const([]),
+        "rating100": const(None),
+        "details": const(""),
+    },
+    "Tag": {
+        "sort_name": const(""),
+        "description": const(""),
+        "aliases": const([]),
+        "ignore_auto_tag": const(False),
+        "favorite": const(False),
+        "stash_ids": const([]),
+        "scene_count": lambda t, info, depth=None: len(_scenes_where(info, lambda s: t.id in s.tag_ids)),
+        "parents": const([]),
+        "children": const([]),
+        "parent_count": const(0),
+        "child_count": const(0),
+    },
+    "Group": {
+        "aliases": const(""),
+        "duration": const(None),
+        "date": const(None),
+        "rating100": const(None),
+        "studio": const(None),
+        "director": const(""),
+        "synopsis": const(""),
+        "urls": const([]),
+        "tags": const([]),
+        "scene_count": lambda g, info, depth=None: len(_scenes_where(info, lambda s: _in_group(g, s))),
+        "scenes": lambda g, info: _scenes_where(info, lambda s: _in_group(g, s)),
+    },
+}
+
+
+def _in_group(group: Group, scene: Scene) -> bool:
+    return any(g == group.id for g, _ in scene.groups)
+
+
+# -- mutations -------------------------------------------------------------------
+def decode_image(value: str) -> bytes:
+    """Stash's ProcessImageInput: a base64 data URL, or else a URL it downloads."""
+    match = re.match(r"^data:.+/(.+);base64,(.*)$", value, re.DOTALL)
+    if match:
+        try:
+            return base64.b64decode(match.group(2), validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"illegal base64 data: {exc}") from None
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f'Get "{value}": unsupported protocol scheme')
+    with urllib.request.urlopen(value, timeout=30) as response:
+        return response.read()
+
+
+def _scene_fields(given: Mapping[str, Any]) -> dict[str, Any]:
+    """SceneCreateInput/SceneUpdateInput -> Library keyword arguments."""
+    fields: dict[str, Any] = {}
+    for name in ("title", "code", "details", "director", "urls", "date", "rating100", "organized"):
+        if name in given:
+            fields[name] = given[name]
+    if "studio_id" in given:
+        fields["studio_id"] = None if given["studio_id"] is None else parse_id(given["studio_id"])
+    for name in ("tag_ids", "performer_ids"):
+        if name in given:
+            fields[name] = [parse_id(i) for i in given[name] or ()]
+    if "groups" in given:
+        fields["groups"] = [(parse_id(g["group_id"]), g.get("scene_index")) for g in given["groups"] or ()]
+    if "stash_ids" in given:
+        fields["stash_ids"] = list(given["stash_ids"] or ())
+    return fields
+
+
+def _cover(given: Mapping[str, Any]) -> bytes | None:
+    value = given.get("cover_image")
+    return decode_image(value) if value else None
+
+
+def scene_update(_: None, info: GraphQLResolveInfo, input: dict[str, Any]) -> Scene | None:
+    library = _lib(info)
+    scene_id = parse_id(input["id"])
+    if scene_id not in library.scenes:
+        raise ValueError(f"scene with id {scene_id} not found")
+    library.update_scene(scene_id, cover=_cover(input), **_scene_fields(input))
+    _ctx(info).state.run_hook(hooks.SCENE_UPDATE_POST, scene_id, hooks.update_input(input), list(input))
+    return library.scenes.get(scene_id)
+
+
+def scene_create(_: None, info: GraphQLResolveInfo, input: dict[str, Any]) -> Scene | None:
+    library = _lib(info)
+    scene_id = library.add_scene(files=(), cover=_cover(input), **_scene_fields(input))
+    _ctx(info).state.run_hook(hooks.SCENE_CREATE_POST, scene_id, None, None)
+    return library.scenes.get(scene_id)
+
+
+def scene_destroy(_: None, info: GraphQLResolveInfo, input: dict[str, Any]) -> bool:
+    scene = _lib(info).destroy_scene(parse_id(input["id"]))
+    _ctx(info).state.run_hook(hooks.SCENE_DESTROY_POST, scene.id, hooks.destroy_input(input, scene), None)
+    return True
+
+
+RESOLVERS["Mutation"] = {"sceneUpdate": scene_update, "sceneCreate": scene_create, "sceneDestroy": scene_destroy}
+
+#: Every field of a scene, as ``StashEmulator.scene`` returns it.
+FULL_SCENE_SELECTION = """
+  id title code details director urls date rating100 organized created_at updated_at
+  files { id path basename size duration width height format video_codec audio_codec frame_rate bit_rate
+          mod_time created_at updated_at fingerprints { type value } parent_folder { id path } }
+  paths { screenshot preview stream webp }
+  studio { id name image_path parent_studio { id name image_path } }
+  groups { group { id name } scene_index }
+  tags { id name }
+  performers { id name gender image_path }
+  stash_ids { endpoint stash_id updated_at }
+"""
+
+
+def build() -> GraphQLSchema:
+    """The schema from schema.graphql with the resolvers attached."""
+    schema = build_schema(SCHEMA_PATH.read_text())
+    for type_name, resolvers in RESOLVERS.items():
+        fields = schema.type_map[type_name].fields  # type: ignore[union-attr]
+        for field_name, resolver in resolvers.items():
+            fields[field_name].resolve = resolver
+    return schema
+
+
+__all__ = ["FULL_SCENE_SELECTION", "SCHEMA_PATH", "Context", "StashState", "build", "parse_id"]
