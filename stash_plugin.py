@@ -32,8 +32,7 @@ if __name__ == "__main__":
         from plexsync.plugin import main
     except ImportError as exc:
         sys.stdout.write(
-            json.dumps({"error": f"PlexSync is not set up ({exc}): run 'python3 run.py setup' in {PLUGIN_DIR}"})
-            + "\n"
+            json.dumps({"error": f"PlexSync is not set up ({exc}): run 'python3 run.py setup' in {PLUGIN_DIR}"}) + "\n"
         )
         sys.exit(0)
     sys.exit(main())

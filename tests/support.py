@@ -67,8 +67,11 @@ class Consumer:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        wait_until(lambda: "consumer started" in self.log().lower() or self.process.poll() is not None,
-                   timeout=20, message="consumer start")
+        wait_until(
+            lambda: "consumer started" in self.log().lower() or self.process.poll() is not None,
+            timeout=20,
+            message="consumer start",
+        )
         assert self.process.poll() is None, f"consumer exited at start:\n{self.log()}"
         return self
 
@@ -99,7 +102,9 @@ def queued_jobs(data_dir: Path) -> int:
         return 0
     conn = sqlite3.connect(str(path), timeout=10)
     try:
-        return sum(conn.execute(f"select count(*) from {table}").fetchone()[0] for table in ("task", "schedule", "claim"))
+        return sum(
+            conn.execute(f"select count(*) from {table}").fetchone()[0] for table in ("task", "schedule", "claim")
+        )
     finally:
         conn.close()
 

@@ -67,11 +67,11 @@ def test_scene_hooks_enqueue_one_job_each_and_the_manifest_subscribes_to_them(wo
 
 def test_the_hook_process_imports_nothing_heavy(world: World):
     probe = (
-        "import io, json, sys; sys.path.insert(0, %r);"
+        f"import io, json, sys; sys.path.insert(0, {str(REPO)!r});"
         "sys.stdin = io.StringIO(json.dumps({'args': {'hookContext': {'id': 9, 'type': 'Scene.Update.Post'}}}));"
         "from plexsync.plugin import main; main();"
-        "print(sorted(m for m in %r if m in sys.modules and sys.modules[m] is not None))"
-    ) % (str(REPO), HEAVY_MODULES)
+        f"print(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules and sys.modules[m] is not None))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env={**world.env}, timeout=60, cwd=world.tmp
     )

@@ -109,7 +109,7 @@ def test_one_sync_sends_one_edit_and_uploads_the_cover_only_when_it_changed(worl
 
     third = sync_and_count(new_cover)
     assert [r.method for r in third] == ["PUT", "POST"]
-    assert [r.path for r in third if r.method == "POST"][0] == f"/library/metadata/{rating_key}/posters"
+    assert next(r.path for r in third if r.method == "POST") == f"/library/metadata/{rating_key}/posters"
     assert world.plex.item(rating_key).poster == world.stash.screenshot(scene_id)
 
 

@@ -42,7 +42,12 @@ def test_invalid_dates_are_dropped_not_sent():
 
 
 def test_huge_and_control_character_text_is_bounded():
-    scene = {"id": "1", "title": "a\x00b\x07c", "details": "x" * 100_000, "tags": [{"name": f"t{i}"} for i in range(500)]}
+    scene = {
+        "id": "1",
+        "title": "a\x00b\x07c",
+        "details": "x" * 100_000,
+        "tags": [{"name": f"t{i}"} for i in range(500)],
+    }
     meta = scene_to_metadata(scene)
     assert meta.title == "abc"
     assert len(meta.summary) == MAX_TEXT["summary"] and meta.summary.endswith("…")
