@@ -34,19 +34,19 @@ BULK_PAGE_SIZE = 1000
 
 
 @dataclass
-class _Clients:
+class _LoadedSettings:
     settings: SyncSettings
-    plex: PlexWriter
     loaded_at: float
 
 
 class WorkerContext:
-    """The Stash and Plex clients and settings of this process, thread-safe."""
+    """The Stash and Plex clients and the settings of this process, thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._stash: StashReader | None = None
-        self._clients: _Clients | None = None
+        self._settings: _LoadedSettings | None = None
+        self._plex: tuple[tuple[str, str, float], PlexWriter] | None = None
 
     def stash(self) -> StashReader:
         with self._lock:
@@ -55,12 +55,12 @@ class WorkerContext:
                 self._stash = StashReader(bootstrap.stash_connection, timeout=30.0)
             return self._stash
 
-    def clients(self) -> _Clients:
-        """Settings and the Plex client, reloaded when stale or invalidated."""
+    def settings(self) -> SyncSettings:
+        """The sync settings, re-read from Stash when stale or invalidated."""
         with self._lock:
-            current = self._clients
-        if current and time.monotonic() - current.loaded_at < SETTINGS_TTL:
-            return current
+            loaded = self._settings
+        if loaded and time.monotonic() - loaded.loaded_at < SETTINGS_TTL:
+            return loaded.settings
         stash = self.stash()
         try:
             settings = SyncSettings.resolve(stash.plugin_settings())
@@ -69,23 +69,33 @@ class WorkerContext:
         register_secret(*settings.secrets())
         stash.timeout = settings.http_timeout
         with self._lock:
-            if self._clients and self._clients.settings == settings:
-                self._clients.loaded_at = time.monotonic()
-                return self._clients
-            plex = PlexWriter(settings.plex_url, settings.plex_token, timeout=settings.http_timeout)
-            self._clients = _Clients(settings, plex, time.monotonic())
-            return self._clients
+            self._settings = _LoadedSettings(settings, time.monotonic())
+        return settings
+
+    def plex(self) -> PlexWriter:
+        """The Plex client for the current settings (rebuilt when they change)."""
+        settings = self.settings()
+        identity = (settings.plex_url, settings.plex_token, settings.http_timeout)
+        with self._lock:
+            if self._plex and self._plex[0] == identity:
+                return self._plex[1]
+        writer = PlexWriter(settings.plex_url, settings.plex_token, timeout=settings.http_timeout)
+        with self._lock:
+            self._plex = (identity, writer)
+        return writer
 
     def invalidate(self, service: str) -> None:
         """Forget cached state after ``service`` refused us, so the next try re-reads it."""
         with self._lock:
             if service == "stash":
                 self._stash = None
-            self._clients = None
+            else:
+                self._plex = None
+            self._settings = None
 
     def current_settings(self) -> SyncSettings | None:
         with self._lock:
-            return self._clients.settings if self._clients else None
+            return self._settings.settings if self._settings else None
 
 
 context = WorkerContext()
@@ -116,18 +126,20 @@ def _apply_retry_policy(task: Task, settings: SyncSettings) -> None:
         task.retry_delay = min(task.retry_delay, settings.retry_max_delay)
 
 
-def _guarded(task: Task | None, body: Callable[[_Clients], None]) -> None:
-    """Run ``body`` with outage handling and error classification around it."""
+def _guarded(task: Task | None, services: tuple[str, ...], body: Callable[[SyncSettings], None]) -> None:
+    """Run ``body``, which talks to ``services``, with outage handling and
+    error classification around it."""
     settings = context.current_settings()
     retry_delay = settings.retry_delay if settings else 15.0
     max_delay = settings.retry_max_delay if settings else 1800.0
-    for service in ("stash", "plex"):
+    for service in services:
         _wait_for(service, retry_delay, max_delay)
     try:
-        clients = context.clients()
+        settings = context.settings()
+        retry_delay, max_delay = settings.retry_delay, settings.retry_max_delay
         if task is not None:
-            _apply_retry_policy(task, clients.settings)
-        body(clients)
+            _apply_retry_policy(task, settings)
+        body(settings)
     except Unavailable as exc:
         if isinstance(exc, (AuthFailed, Misconfigured)):
             context.invalidate(exc.service)
@@ -143,23 +155,23 @@ def _guarded(task: Task | None, body: Callable[[_Clients], None]) -> None:
         raise
     except Exception as exc:  # a bug or a library surprise: retry, then dead letter
         raise SyncError(f"unexpected {type(exc).__name__}: {exc}") from None
-    for service in ("stash", "plex"):
+    for service in services:
         if outage.record_success(service):
             log.warning("%s is reachable again; queued syncs resume", service.capitalize())
 
 
 def run_sync_scene(scene_id: str, task: Task | None) -> None:
-    def body(clients: _Clients) -> None:
-        result = sync_scene(context.stash(), clients.plex, clients.settings.path_map, scene_id)
+    def body(settings: SyncSettings) -> None:
+        result = sync_scene(context.stash(), context.plex(), settings.path_map, scene_id)
         log.info("scene %s synced: %s", scene_id, result.describe())
 
-    _guarded(task, body)
+    _guarded(task, ("stash", "plex"), body)
 
 
 def run_sync_all(task: Task | None) -> None:
     from plexsync.tasks import PRIORITY_BULK, enqueue_scene
 
-    def body(clients: _Clients) -> None:
+    def body(settings: SyncSettings) -> None:
         queued = 0
         for page in context.stash().scene_ids(BULK_PAGE_SIZE):
             for scene_id in page:
@@ -167,4 +179,4 @@ def run_sync_all(task: Task | None) -> None:
             queued += len(page)
         log.info("sync all: queued %d scenes", queued)
 
-    _guarded(task, body)
+    _guarded(task, ("stash",), body)
