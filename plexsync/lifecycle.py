@@ -19,8 +19,8 @@ from huey import signals
 from huey.api import PeriodicTask, Task
 
 from plexsync import attempts, db, dlq
+from plexsync.logs import configure_consumer_logging
 from plexsync.queue import bootstrap, huey
-from plexsync.redact import install_on_handlers
 
 log = logging.getLogger("plexsync.lifecycle")
 
@@ -31,16 +31,7 @@ def _tracked(task: Task) -> bool:
 
 @huey.on_startup()
 def on_startup() -> None:
-    plexsync_logger = logging.getLogger("plexsync")
-    if not plexsync_logger.handlers:
-        # huey_consumer configures the "huey" logger only: share its output.
-        huey_logger = logging.getLogger("huey")
-        for handler in huey_logger.handlers:
-            plexsync_logger.addHandler(handler)
-        plexsync_logger.setLevel(huey_logger.level or logging.INFO)
-        plexsync_logger.propagate = False
-    for name in ("huey", "plexsync"):
-        install_on_handlers(logging.getLogger(name))
+    configure_consumer_logging()
     db.open_state(bootstrap.data_dir)
     recovered = huey.recover_orphans()
     if recovered:

@@ -2,8 +2,9 @@
 
 Plex has no "item by file path" endpoint (../shared/plex-facts.md), so the
 writer keeps an index of ``Part.file -> items`` per process, built from paged
-section listings reading only rating keys and file paths, and rebuilt when a
-file is missing from it (Plex may have scanned it since). Edits go out as ONE
+section listings reading only rating keys and file paths. When a file is
+missing from it, one cheap request for the section list tells whether Plex
+has scanned or changed anything since; only then is the index rebuilt. Edits go out as ONE
 request per item in Plex's edit language, built by :mod:`plexsync.mapping`.
 
 Every plexapi failure leaves this module as a :mod:`plexsync.errors` class
@@ -30,9 +31,8 @@ from plexsync.errors import SyncError, Transient, from_requests_error, from_stat
 ITEM_TYPES = {"movie": 1, "episode": 4}
 SECTION_ITEM_TYPES = {"movie": ("movie",), "show": ("episode",)}
 LISTING_PAGE_SIZE = 1000
-#: Rebuilding the index when a file is missing costs a full listing; a burst
-#: of jobs for files Plex has not scanned yet must not trigger one each.
-MIN_REBUILD_INTERVAL = 10.0
+#: Section attributes that change when Plex scans or changes a section's content.
+CHANGE_STAMPS = ("scannedAt", "contentChangedAt", "updatedAt")
 
 T = TypeVar("T")
 
@@ -86,19 +86,34 @@ class PlexIndex:
 
     def __init__(self) -> None:
         self._by_file: dict[str, list[PlexTarget]] = {}
-        self.built_at: float | None = None
+        self._stamps: tuple | None = None  # the sections' change stamps when built
+        self._built_at = 0
 
     def lookup(self, path: str) -> list[PlexTarget]:
         return self._by_file.get(path, [])
 
-    def rebuild(self, server: PlexServer) -> None:
-        by_file: dict[str, list[PlexTarget]] = {}
+    def clear(self) -> None:
+        self._by_file, self._stamps = {}, None
+
+    def refresh(self, server: PlexServer) -> bool:
+        """Rebuild if Plex's sections changed since the last build; True if rebuilt.
+
+        Stamps have one-second resolution: a change in the very second of the
+        last build cannot be told apart, so that case rebuilds too.
+        """
         sections = _call("list sections", lambda: server.query("/library/sections"))
-        for section in sections.iter("Directory"):
+        directories = list(sections.iter("Directory"))
+        stamps = tuple((d.get("key"), *(d.get(name) for name in CHANGE_STAMPS)) for d in directories)
+        newest = max((int(v) for stamp in stamps for v in stamp[1:] if v and v.isdigit()), default=0)
+        if stamps == self._stamps and newest < self._built_at:
+            return False
+        built_at = int(time.time())
+        by_file: dict[str, list[PlexTarget]] = {}
+        for section in directories:
             for kind in SECTION_ITEM_TYPES.get(section.get("type", ""), ()):
                 self._index_section(server, int(section.get("key")), ITEM_TYPES[kind], by_file)
-        self._by_file = by_file
-        self.built_at = time.monotonic()
+        self._by_file, self._stamps, self._built_at = by_file, stamps, built_at
+        return True
 
     @staticmethod
     def _index_section(server: PlexServer, section_id: int, item_type: int, into: dict) -> None:
@@ -141,18 +156,15 @@ class PlexWriter:
         """Items whose Part.file is exactly ``plex_path``; [] when none (yet)."""
         with self._index_lock:
             found = self._index.lookup(plex_path)
-            built_at = self._index.built_at
             if found:
                 return found
-            if built_at is None or time.monotonic() - built_at >= MIN_REBUILD_INTERVAL:
-                self._index.rebuild(self._server)
+            self._index.refresh(self._server)
             return self._index.lookup(plex_path)
 
     def forget_index(self) -> None:
         """An item vanished: the next lookup must rebuild."""
         with self._index_lock:
-            self._index.built_at = None
-            self._index._by_file.clear()
+            self._index.clear()
 
     def edit(self, target: PlexTarget, params: dict[str, str]) -> None:
         """Apply ``params`` to the item in one PUT (as plexapi's own ``edit``)."""

@@ -9,7 +9,6 @@ credential in a URL or header (``X-Plex-Token=...``, ``ApiKey: ...``,
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 
@@ -42,26 +41,3 @@ def redact(text: object) -> str:
     for pattern in _PATTERNS:
         out = pattern.sub(lambda m: m.group(1) + MASK, out)
     return out
-
-
-class RedactingFilter(logging.Filter):
-    """Redacts a record's message and traceback before any handler formats it."""
-
-    _formatter = logging.Formatter()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
-        record.args = ()
-        if record.exc_info:
-            record.exc_text = redact(self._formatter.formatException(record.exc_info))
-            record.exc_info = None
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
-        return True
-
-
-def install_on_handlers(logger: logging.Logger) -> None:
-    """Put a :class:`RedactingFilter` on every handler of ``logger`` (once)."""
-    for handler in logger.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())

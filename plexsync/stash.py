@@ -167,7 +167,7 @@ class StashReader:
         response = self._stash.s.get(url)
         if response.status_code != 200:
             raise from_status("stash", response.status_code, "image download")
-        if not response.headers.get("Content-Type", "").startswith("image/"):
+        if response.headers.get("Content-Type", "").startswith("text/html"):
             # Stash answers an unauthenticated image request with its login page
             raise AuthFailed("stash", "Stash sent its login page instead of the cover: check PLEXSYNC_STASH_API_KEY")
         return response.content

@@ -153,7 +153,8 @@ def _guarded(task: Task | None, services: tuple[str, ...], body: Callable[[SyncS
         raise
     except SyncError:
         raise
-    except Exception as exc:  # a bug or a library surprise: retry, then dead letter
+    except Exception as exc:  # a bug or a library surprise: keep its traceback, retry, then dead letter
+        log.exception("unexpected failure")
         raise SyncError(f"unexpected {type(exc).__name__}: {exc}") from None
     for service in services:
         if outage.record_success(service):

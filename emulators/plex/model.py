@@ -493,6 +493,8 @@ class Library:
         if isinstance(files, str):
             raise TypeError("files must be a list of paths, not one string")
         stamp = now()
+        # Items only enter a library through a scan, which Plex records on the section.
+        section.scanned_at = section.updated_at = stamp
         rating_key = self._next_rating_key
         self._next_rating_key += 1
         name = agent_title(files) if files else ""

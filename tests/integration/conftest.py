@@ -78,6 +78,12 @@ class World:
         self.consumers.append(consumer)
         return consumer
 
+    def stash_sessions(self) -> list[str]:
+        """Session cookies the plugin host handed to plugin processes."""
+        if self._host is None:
+            return []
+        return [inv.stdin["server_connection"]["SessionCookie"]["Value"] for inv in self._host.invocations]
+
     def logs(self) -> str:
         return "\n".join(consumer.log() for consumer in self.consumers)
 
@@ -86,6 +92,21 @@ class World:
 
     def dead_letters(self) -> list[dict]:
         return dead_letters(self.data_dir)
+
+
+def assert_no_secrets_leaked(world: World) -> None:
+    """No token, API key or session cookie in logs, hook answers or state files."""
+    secrets = [PLEX_TOKEN, STASH_API_KEY, *world.stash_sessions()]
+    places = {"consumer logs": world.logs().encode()}
+    for invocation in world.host.invocations if world._host else []:
+        places[f"{invocation.kind} {invocation.name} answer"] = (
+            invocation.stdout + "\n".join(line.message for line in invocation.logs)
+        ).encode()
+    for path in world.data_dir.glob("*"):
+        places[path.name] = path.read_bytes()
+    for place, content in places.items():
+        for secret in secrets:
+            assert secret.encode() not in content, f"a secret leaked into {place}"
 
 
 def redis_available() -> bool:
@@ -132,6 +153,7 @@ def _make_world(tmp_path: Path, redis_url: str | None = None) -> Iterator[World]
     world.configure_plugin()
     try:
         yield world
+        assert_no_secrets_leaked(world)
     finally:
         for consumer in world.consumers:
             consumer.kill()

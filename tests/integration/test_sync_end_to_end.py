@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import requests
 
+from emulators.stash import images
 from tests.integration.conftest import STASH_API_KEY, World
 from tests.support import wait_until
 
@@ -104,7 +105,7 @@ def test_one_sync_sends_one_edit_and_uploads_the_cover_only_when_it_changed(worl
     assert world.plex.item(rating_key).title == "Second"
 
     def new_cover() -> None:
-        world.stash.update_scene(scene_id, cover=b"\x89PNG new cover bytes for the test")
+        world.stash.update_scene(scene_id, cover=images.png("a new cover"))
         edit_scene(world, scene_id, title="Third")
 
     third = sync_and_count(new_cover)

@@ -1,6 +1,8 @@
 import logging
 
-from plexsync.redact import MASK, RedactingFilter, redact, register_secret
+from plexsync.errors import Transient
+from plexsync.logs import ExpectedFailureFilter, RedactingFilter
+from plexsync.redact import MASK, redact, register_secret
 
 
 def test_registered_secrets_and_credential_shapes_are_masked():
@@ -27,3 +29,23 @@ def test_filter_redacts_messages_args_and_tracebacks():
     assert "tb-secret-value" not in record.getMessage()
     assert "tb-secret-value" not in record.exc_text
     assert "boom" in record.exc_text
+
+
+def test_classified_failures_log_one_line_and_bugs_keep_their_traceback():
+    import sys
+
+    def record_for(exc: Exception) -> logging.LogRecord:
+        try:
+            raise exc
+        except Exception:
+            return logging.LogRecord(
+                "huey", logging.ERROR, __file__, 1, "Unhandled exception in task %s.", ("t1",), sys.exc_info()
+            )
+
+    expected = record_for(Transient("Plex answered HTTP 503"))
+    ExpectedFailureFilter().filter(expected)
+    assert expected.exc_info is None
+    assert expected.getMessage() == "Unhandled exception in task t1. Transient: Plex answered HTTP 503"
+    bug = record_for(KeyError("boom"))
+    ExpectedFailureFilter().filter(bug)
+    assert bug.exc_info is not None
