@@ -7,11 +7,14 @@ runs the plugin's hook process synchronously through the plugin host; a real
 
 from __future__ import annotations
 
+import re
+
+import pytest
 import requests
 
 from emulators.stash import images
 from tests.integration.conftest import STASH_API_KEY, World
-from tests.support import wait_until
+from tests.support import SHARED, wait_until
 
 EDIT_PATH = r"^/library/sections/\d+/all$"
 POSTER_PATH = r"^/library/metadata/\d+/posters$"
@@ -133,3 +136,19 @@ def test_unknown_scene_id_is_queued_by_the_hook_and_dead_lettered_by_the_worker(
     assert letter["error_class"] == "SceneNotFound"
     assert "does not exist in Stash" in letter["message"]
     assert letter["attempts"] == 1  # permanent: no retries wasted
+
+
+def test_every_plex_request_of_a_sync_is_a_path_of_the_plex_spec(world: World):
+    spec = SHARED / "plex-api-spec" / "plex-api-spec.yaml"
+    if not spec.is_file():
+        pytest.skip("../shared/plex-api-spec is absent")
+    templates = [line.strip()[:-1] for line in spec.read_text().splitlines() if re.match(r"^  /\S*:$", line)]
+    # plexapi itself lists sections at /library/sections, which the spec only has as /library/sections/all
+    templates += ["/library/sections"]
+    patterns = [re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(t)) + "$") for t in templates]
+    scene_id, _ = world.add_scene("spec-check", title="Spec check")
+    world.start_consumer()
+    world.host.fire_hook("Scene.Update.Post", int(scene_id), {"id": scene_id}, ["id"])
+    wait_until(lambda: any(r.method == "POST" for r in world.plex.requests), message="sync")
+    paths = {r.path for r in world.plex.requests}
+    assert paths and all(any(p.match(path) for p in patterns) for path in paths), paths

@@ -1,0 +1,67 @@
+"""Our requests checked against the real APIs' descriptions in ../shared.
+
+Skipped only when ../shared is absent (a fresh clone outside CI).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from graphql import build_schema, parse, validate
+
+from plexsync.mapping import edit_params, scene_to_metadata
+from plexsync.stash import ALL_QUERIES
+from tests.support import SHARED
+
+SCHEMA_DIR = SHARED / "stash-schema"
+PLEX_SPEC = SHARED / "plex-api-spec" / "plex-api-spec.yaml"
+
+
+def real_stash_schema():
+    if not SCHEMA_DIR.is_dir():
+        pytest.skip("../shared/stash-schema is absent")
+    files = [SCHEMA_DIR / "schema.graphql", *sorted((SCHEMA_DIR / "types").glob("*.graphql"))]
+    return build_schema("\n".join(path.read_text() for path in files))
+
+
+@pytest.mark.parametrize("document", ALL_QUERIES, ids=lambda doc: re.search(r"query (\w+)", doc).group(1))
+def test_every_graphql_document_we_send_validates_against_real_stash(document):
+    errors = validate(real_stash_schema(), parse(document))
+    assert errors == []
+
+
+def spec_paths() -> list[str]:
+    if not PLEX_SPEC.is_file():
+        pytest.skip("../shared/plex-api-spec is absent")
+    return [line.strip()[:-1] for line in PLEX_SPEC.read_text().splitlines() if re.match(r"^  /\S*:$", line)]
+
+
+def spec_pattern(template: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\\{[^}]+\\\}", r"[^/]+", re.escape(template)) + "$")
+
+
+def test_every_plex_path_we_write_to_is_in_the_spec():
+    patterns = [spec_pattern(path) for path in spec_paths()]
+    for path in ("/library/sections/3/all", "/library/metadata/42/posters"):
+        assert any(p.match(path) for p in patterns), path
+
+
+def test_every_edit_parameter_we_send_is_documented_for_the_edit_endpoint():
+    text = PLEX_SPEC.read_text() if PLEX_SPEC.is_file() else pytest.skip("../shared/plex-api-spec is absent")
+    documented = set(re.findall(r"- name: (\S+)", text))
+    assert {"field.value", "field.locked", "tagtype[idx].tag.tag", "tagtype[].tag"} <= documented
+    scene = {
+        "id": "1",
+        "title": "t",
+        "details": "d",
+        "date": "2020-01-02",
+        "studio": {"name": "s"},
+        "tags": [{"name": "a"}],
+        "performers": [],
+    }
+    for name in edit_params(scene_to_metadata(scene), lock_poster=True):
+        generic = re.sub(r"^\w+\.(value|locked)$", r"field.\1", name)
+        generic = re.sub(r"^\w+\[\d+\]\.tag\.tag$", "tagtype[idx].tag.tag", generic)
+        generic = re.sub(r"^\w+\[\]\.tag$", "tagtype[].tag", generic)
+        assert generic in documented, name
