@@ -70,7 +70,8 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(PYTHON), str(ROOT / "demo.py"), *rest], cwd=ROOT)
     if job == "worker":
         ensure_venv(dev=False)
-        consumer = [str(BIN / "huey_consumer"), "huey_config.huey", "-w", "4", "-k", "thread"]
+        # -m 1: an idle worker still picks up a new edit within a second
+        consumer = [str(BIN / "huey_consumer"), "huey_config.huey", "-w", "4", "-k", "thread", "-m", "1"]
         return subprocess.call([*consumer, *rest], cwd=ROOT)
     if job == "test":
         ensure_venv(dev=True)
