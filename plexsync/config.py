@@ -230,4 +230,4 @@ class SyncSettings:
         return cls(**values)
 
     def secrets(self) -> list[str]:
-        return [self.plex_token]
+        return [getattr(self, setting.key) for setting in SYNC_SETTINGS if setting.secret]

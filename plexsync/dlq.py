@@ -92,10 +92,6 @@ def get(letter_id: int) -> DeadLetter | None:
     return DeadLetter.get_or_none(DeadLetter.id == letter_id)
 
 
-def count() -> int:
-    return DeadLetter.select().count()
-
-
 def purge(older_than_days: float) -> int:
     """Delete dead letters whose last failure is older than ``older_than_days``."""
     cutoff = time.time() - older_than_days * 86400

@@ -1,7 +1,8 @@
 """The periodic cleanup: bounded state, bounded files.
 
 Dead letters expire after the retention setting; attempt counts of jobs
-long gone are dropped; huey's result store (unused, but a user may have
+long gone are dropped; jobs claimed by a machine that vanished are queued
+again; huey's result store (unused, but a user may have
 switched results on) is emptied; and the SQLite files are checkpointed and
 vacuumed once enough of them is free space, so they do not only ever grow.
 """
@@ -52,6 +53,8 @@ def cleanup(retention_days: float | None = None) -> dict[str, int]:
         "dead_letters": dlq.purge(retention_days),
         "attempt_counts": attempts.purge_stale(STALE_ATTEMPTS_SECONDS),
         "results": _flush_results(),
+        # claims of a machine that is gone for good come back after CLAIM_HORIZON
+        "orphans_requeued": huey.recover_orphans(),
     }
     files = [db.state_path()]
     if not bootstrap.redis_url:

@@ -74,7 +74,3 @@ def seconds_until_probe(service: str) -> float | None:
         .execute()
     )
     return None if claimed else row.delay
-
-
-def current() -> list[Outage]:
-    return list(Outage.select())

@@ -31,16 +31,20 @@ from huey.storage import PriorityRedisStorage, SqliteStorage
 OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def owner_is_gone(owner: str) -> bool:
-    """True when ``owner`` is a process of this host that no longer runs.
+#: A claim older than this is an orphan whoever holds it: no job runs an hour
+#: (every HTTP call has a timeout). This is how claims of a machine or
+#: container that is gone for good (another host name) come back.
+CLAIM_HORIZON = 3600.0
 
-    Claims of other hosts are left to those hosts' own consumers.
-    """
+
+def owner_is_gone(owner: str, claimed_at: float) -> bool:
+    """True when the claim's holder cannot be running the job any more."""
     host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or owner == OWNER:
+    if owner == OWNER:
         return False
-    pid = int(pid_text)
+    if host != socket.gethostname():
+        return time.time() - claimed_at > CLAIM_HORIZON
+    pid = int(rest.partition(":")[0])
     if pid == os.getpid():
         return True  # our pid with another nonce: this process was re-executed
     try:
@@ -85,10 +89,10 @@ class ReliableSqliteStorage(SqliteStorage):
 
     def recover(self) -> int:
         """Put back in the queue every job claimed by a dead process."""
-        rows = self.sql("select id, owner from claim where queue = ?", (self.name,), results=True)
+        rows = self.sql("select id, owner, claimed_at from claim where queue = ?", (self.name,), results=True)
         recovered = 0
-        for claim_id, owner in rows:
-            if not owner_is_gone(owner):
+        for claim_id, owner, claimed_at in rows:
+            if not owner_is_gone(owner, claimed_at):
                 continue
             with self.db(commit=True) as curs:
                 curs.execute(
@@ -119,12 +123,14 @@ class ReliableSqliteStorage(SqliteStorage):
         return len(due)
 
 
-# KEYS: queue zset, claims hash, claim counter. ARGV: owner.
+# KEYS: queue zset, claims hash, claim counter. ARGV: owner, time.
+# A claim's value: owner, claim time, score and member, newline-separated
+# (only the member, last, may hold newlines).
 _CLAIM_LUA = """\
 local items = redis.call('ZPOPMIN', KEYS[1], 1)
 if #items == 0 then return false end
 local id = redis.call('INCR', KEYS[3])
-redis.call('HSET', KEYS[2], id, ARGV[1] .. '\\n' .. items[2] .. '\\n' .. items[1])
+redis.call('HSET', KEYS[2], id, ARGV[1] .. '\\n' .. ARGV[2] .. '\\n' .. items[2] .. '\\n' .. items[1])
 return {id, items[1]}
 """
 # KEYS: queue zset, claims hash. ARGV: claim id, score, member.
@@ -149,7 +155,7 @@ class _ReliableRedisMixin:
 
     def claim(self) -> tuple[int, bytes] | None:
         claims, counter = self._claim_keys()
-        result = self.conn.eval(_CLAIM_LUA, 3, self.queue_key, claims, counter, OWNER)
+        result = self.conn.eval(_CLAIM_LUA, 3, self.queue_key, claims, counter, OWNER, repr(time.time()))
         if not result:
             return None
         claim_id, member = result
@@ -162,8 +168,8 @@ class _ReliableRedisMixin:
         claims, _ = self._claim_keys()
         recovered = 0
         for claim_id, value in self.conn.hgetall(claims).items():
-            owner, score, member = bytes(value).split(b"\n", 2)
-            if owner_is_gone(owner.decode()):
+            owner, claimed_at, score, member = bytes(value).split(b"\n", 3)
+            if owner_is_gone(owner.decode(), float(claimed_at)):
                 recovered += self.conn.eval(_RECOVER_LUA, 2, self.queue_key, claims, claim_id, score, member)
         return recovered
 
