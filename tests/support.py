@@ -12,10 +12,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
+from graphql import GraphQLSchema, build_schema
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 HUEY_CONSUMER = Path(sys.executable).parent / "huey_consumer"
 T = TypeVar("T")
+
+
+def real_stash_schema() -> GraphQLSchema:
+    """The real Stash schema from ../shared (split over schema.graphql and types/)."""
+    schema_dir = SHARED / "stash-schema"
+    if not (schema_dir / "schema.graphql").is_file():
+        pytest.skip(f"the real Stash schema is not at {schema_dir}")
+    parts = [schema_dir / "schema.graphql", *sorted((schema_dir / "types").glob("*.graphql"))]
+    return build_schema("\n".join(path.read_text() for path in parts))
 
 
 def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.05, message: str = "") -> T:

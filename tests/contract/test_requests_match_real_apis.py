@@ -8,21 +8,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from graphql import build_schema, parse, validate
+from graphql import parse, validate
 
 from plexsync.mapping import edit_params, scene_to_metadata
 from plexsync.stash import ALL_QUERIES
-from tests.support import SHARED
+from tests.support import SHARED, real_stash_schema
 
-SCHEMA_DIR = SHARED / "stash-schema"
 PLEX_SPEC = SHARED / "plex-api-spec" / "plex-api-spec.yaml"
-
-
-def real_stash_schema():
-    if not SCHEMA_DIR.is_dir():
-        pytest.skip("../shared/stash-schema is absent")
-    files = [SCHEMA_DIR / "schema.graphql", *sorted((SCHEMA_DIR / "types").glob("*.graphql"))]
-    return build_schema("\n".join(path.read_text() for path in files))
 
 
 @pytest.mark.parametrize("document", ALL_QUERIES, ids=lambda doc: re.search(r"query (\w+)", doc).group(1))

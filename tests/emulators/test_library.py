@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 import unicodedata
-from pathlib import Path
 
 import pytest
 import requests
@@ -21,8 +20,7 @@ import requests
 from emulators.library import GeneratedScene, Library, generate_library
 from emulators.plex import PlexEmulator
 from emulators.stash import StashEmulator
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import REPO
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from plexapi.server import PlexServer
 
 from emulators.http import EmulatorServer, Request, Response
 from emulators.plex import PlexEmulator
+from tests.emulators.conftest import TOKEN
 
-TOKEN = "secret-token"
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
 PNG = b"\x89PNG\r\n\x1a\n" + b"png-bytes" * 50
 
@@ -25,19 +25,6 @@ class ImageHost(EmulatorServer):
         if request.path == "/poster.png":
             return Response(body=PNG, content_type="image/png")
         return Response(status=404)
-
-
-@pytest.fixture
-def plex():
-    emulator = PlexEmulator(token=TOKEN).start()
-    yield emulator
-    emulator.stop()
-    assert emulator.internal_errors == []
-
-
-@pytest.fixture
-def server(plex: PlexEmulator) -> PlexServer:
-    return PlexServer(plex.url, TOKEN, timeout=5)
 
 
 @pytest.fixture

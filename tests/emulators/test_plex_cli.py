@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from plexapi.server import PlexServer
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import REPO
 
 
 def test_help_documents_the_options() -> None:

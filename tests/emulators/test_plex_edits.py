@@ -9,21 +9,6 @@ from plexapi.server import PlexServer
 
 from emulators.plex import PlexEmulator
 
-TOKEN = "secret-token"
-
-
-@pytest.fixture
-def plex():
-    emulator = PlexEmulator(token=TOKEN).start()
-    yield emulator
-    emulator.stop()
-    assert emulator.internal_errors == []
-
-
-@pytest.fixture
-def server(plex: PlexEmulator) -> PlexServer:
-    return PlexServer(plex.url, TOKEN, timeout=5)
-
 
 @pytest.fixture
 def sid(plex: PlexEmulator) -> int:

@@ -11,16 +11,7 @@ from plexapi.exceptions import BadRequest, NotFound, Unauthorized
 from plexapi.server import PlexServer
 
 from emulators.plex import PlexEmulator
-
-TOKEN = "secret-token"
-
-
-@pytest.fixture
-def plex():
-    emulator = PlexEmulator(token=TOKEN).start()
-    yield emulator
-    emulator.stop()
-    assert emulator.internal_errors == []
+from tests.emulators.conftest import TOKEN
 
 
 @pytest.fixture

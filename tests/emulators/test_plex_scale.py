@@ -7,8 +7,8 @@ import pytest
 from plexapi.server import PlexServer
 
 from emulators.plex import PlexEmulator
+from tests.emulators.conftest import TOKEN
 
-TOKEN = "secret-token"
 COUNT = 100_000
 
 

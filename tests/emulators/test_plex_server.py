@@ -12,21 +12,7 @@ from plexapi.exceptions import NotFound
 from plexapi.server import PlexServer
 
 from emulators.plex import PlexEmulator
-
-TOKEN = "secret-token"
-
-
-@pytest.fixture
-def plex():
-    emulator = PlexEmulator(token=TOKEN).start()
-    yield emulator
-    emulator.stop()
-    assert emulator.internal_errors == []
-
-
-@pytest.fixture
-def server(plex: PlexEmulator) -> PlexServer:
-    return PlexServer(plex.url, TOKEN, timeout=5)
+from tests.emulators.conftest import TOKEN
 
 
 def raw_get(plex: PlexEmulator, path: str, **headers: str) -> requests.Response:

@@ -4,16 +4,15 @@ the spec's parameter names, except the few plexapi sends that the spec leaves ou
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import requests
 
 from emulators.plex import PlexEmulator
+from tests.emulators.conftest import TOKEN
+from tests.support import SHARED
 
-REPO = Path(__file__).resolve().parents[2]
-SPEC = REPO.parent / "shared" / "plex-api-spec" / "plex-api-spec.yaml"
-TOKEN = "secret-token"
+SPEC = SHARED / "plex-api-spec" / "plex-api-spec.yaml"
 
 
 def spec_paths() -> set[str]:

@@ -9,12 +9,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support import REPO as REPO_ROOT
+
 COUNT = "{ findScenes(filter: {per_page: 0}) { count } findStudios { studios { name parent_studio { name } } } }"
 
 

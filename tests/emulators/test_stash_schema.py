@@ -9,8 +9,6 @@ document (a required argument or input field) may be missing here.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from graphql import (
     GraphQLEnumType,
@@ -25,17 +23,12 @@ from graphql import (
 )
 
 from emulators.stash.resolvers import SCHEMA_PATH
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-REAL_SCHEMA_DIR = REPO_ROOT.parent / "shared" / "stash-schema"
+from tests.support import real_stash_schema
 
 
 @pytest.fixture(scope="module")
 def real() -> GraphQLSchema:
-    if not (REAL_SCHEMA_DIR / "schema.graphql").is_file():
-        pytest.skip(f"the real Stash schema is not at {REAL_SCHEMA_DIR}")
-    parts = [REAL_SCHEMA_DIR / "schema.graphql", *sorted((REAL_SCHEMA_DIR / "types").glob("*.graphql"))]
-    return build_schema("\n".join(p.read_text() for p in parts))
+    return real_stash_schema()
 
 
 @pytest.fixture(scope="module")
