@@ -154,6 +154,30 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
 )
 
 
+SETTINGS_BY_KEY = {setting.key: setting for setting in SYNC_SETTINGS}
+
+
+def setting_value(
+    key: str, stash_settings: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Any:
+    """One sync setting: the environment first, then Stash's plugin settings, then the default.
+
+    Also used alone, e.g. for the retry policy while Stash cannot be asked.
+    """
+    setting = SETTINGS_BY_KEY[key]
+    env = os.environ if environ is None else environ
+    raw = env.get(env_name(key))
+    if raw is None or raw == "":
+        stored = (stash_settings or {}).get(key)
+        raw = None if stored is None or stored == "" else str(stored)
+    if raw is None:
+        raw = setting.default
+    if raw is None:
+        where = f"on Stash's plugin page as '{setting.display_name}' or in the environment"
+        raise ConfigError(f"{env_name(key)}: not set (set it {where})")
+    return setting.parse(key, raw.strip())
+
+
 @dataclass(frozen=True)
 class Bootstrap:
     """Where the queue is and how to reach Stash: environment only (see module doc)."""
@@ -211,23 +235,7 @@ class SyncSettings:
         cls, stash_settings: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
     ) -> SyncSettings:
         """Environment first, then Stash's plugin settings, then the default."""
-        env = os.environ if environ is None else environ
-        stash_settings = stash_settings or {}
-        values: dict[str, Any] = {}
-        for setting in SYNC_SETTINGS:
-            raw = env.get(env_name(setting.key))
-            if raw is None or raw == "":
-                stored = stash_settings.get(setting.key)
-                raw = None if stored is None or stored == "" else str(stored)
-            if raw is None:
-                raw = setting.default
-            if raw is None:
-                raise ConfigError(
-                    f"{env_name(setting.key)}: not set (set it on Stash's plugin page as "
-                    f"'{setting.display_name}' or in the environment)"
-                )
-            values[setting.key] = setting.parse(setting.key, raw.strip())
-        return cls(**values)
+        return cls(**{setting.key: setting_value(setting.key, stash_settings, environ) for setting in SYNC_SETTINGS})
 
     def secrets(self) -> list[str]:
         return [getattr(self, setting.key) for setting in SYNC_SETTINGS if setting.secret]

@@ -18,7 +18,7 @@ import logging
 from huey import signals
 from huey.api import PeriodicTask, Task
 
-from plexsync import attempts, db, dlq
+from plexsync import attempts, db, dlq, outage
 from plexsync.logs import configure_consumer_logging
 from plexsync.queue import bootstrap, huey
 
@@ -33,6 +33,7 @@ def _tracked(task: Task) -> bool:
 def on_startup() -> None:
     configure_consumer_logging()
     db.open_state(bootstrap.data_dir)
+    outage.probe_now()
     recovered = huey.recover_orphans()
     if recovered:
         log.warning("re-queued %d job(s) left running by a consumer that was killed", recovered)

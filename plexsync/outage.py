@@ -74,3 +74,8 @@ def seconds_until_probe(service: str) -> float | None:
         .execute()
     )
     return None if claimed else row.delay
+
+
+def probe_now() -> None:
+    """A (re)started worker may have new settings: let the next job probe at once."""
+    Outage.update(retry_at=time.time()).execute()

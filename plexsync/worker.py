@@ -20,7 +20,7 @@ from huey.api import Task
 from huey.exceptions import RetryTask
 
 from plexsync import attempts, outage
-from plexsync.config import ConfigError, SyncSettings
+from plexsync.config import ConfigError, SyncSettings, setting_value
 from plexsync.errors import AuthFailed, Misconfigured, Permanent, SyncError, Unavailable
 from plexsync.plex import PlexWriter
 from plexsync.queue import bootstrap
@@ -126,12 +126,20 @@ def _apply_retry_policy(task: Task, settings: SyncSettings) -> None:
         task.retry_delay = min(task.retry_delay, settings.retry_max_delay)
 
 
+def _retry_delays(settings: SyncSettings | None) -> tuple[float, float]:
+    """(first retry delay, longest delay); without Stash's settings, the environment's or the defaults."""
+    if settings is not None:
+        return settings.retry_delay, settings.retry_max_delay
+    try:
+        return setting_value("retry_delay"), setting_value("retry_max_delay")
+    except ConfigError:
+        return 15.0, 1800.0
+
+
 def _guarded(task: Task | None, services: tuple[str, ...], body: Callable[[SyncSettings], None]) -> None:
     """Run ``body``, which talks to ``services``, with outage handling and
     error classification around it."""
-    settings = context.current_settings()
-    retry_delay = settings.retry_delay if settings else 15.0
-    max_delay = settings.retry_max_delay if settings else 1800.0
+    retry_delay, max_delay = _retry_delays(context.current_settings())
     for service in services:
         _wait_for(service, retry_delay, max_delay)
     try:

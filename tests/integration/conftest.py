@@ -21,7 +21,7 @@ from emulators.plex import PlexEmulator
 from emulators.plugin_host import PluginHost
 from emulators.stash import StashEmulator
 from plexsync.config import PLUGIN_ID
-from tests.support import REPO, Consumer, dead_letters, queued_jobs
+from tests.support import REPO, ConsumerProcess, dead_letters, queued_jobs
 
 STASH_API_KEY = "stash-api-key-7f3a9c"
 PLEX_TOKEN = "plex-token-4b2e8d"
@@ -38,7 +38,7 @@ class World:
     tmp: Path
     env: dict[str, str]
     section_id: int
-    consumers: list[Consumer] = field(default_factory=list)
+    consumers: list[ConsumerProcess] = field(default_factory=list)
     _host: PluginHost | None = None
 
     # -- library ------------------------------------------------------------
@@ -71,10 +71,10 @@ class World:
         self.stash.set_plugin_settings(PLUGIN_ID, {**settings, **overrides})
 
     # -- worker --------------------------------------------------------------
-    def start_consumer(self, workers: int = 2, **extra_env: str) -> Consumer:
+    def start_consumer(self, workers: int = 2, **extra_env: str) -> ConsumerProcess:
         env = {**self.env, **extra_env}
         log_path = self.tmp / f"consumer-{len(self.consumers)}.log"
-        consumer = Consumer(env, log_path, workers=workers).start()
+        consumer = ConsumerProcess(env, log_path, workers=workers).start()
         self.consumers.append(consumer)
         return consumer
 

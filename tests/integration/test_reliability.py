@@ -59,10 +59,10 @@ def test_plex_down_for_a_while_then_up_every_scene_synced_and_no_dead_letters(wo
     assert log_lines(world, "Plex is reachable again")
 
 
-def _outage_failures(world: World) -> int:
+def _outage_failures(world: World, service: str = "plex") -> int:
     conn = sqlite3.connect(str(world.data_dir / "plexsync.db"), timeout=10)
     try:
-        row = conn.execute("select failures from outage where service = 'plex'").fetchone()
+        row = conn.execute("select failures from outage where service = ?", (service,)).fetchone()
         return row[0] if row else 0
     except sqlite3.OperationalError:
         return 0
@@ -181,3 +181,19 @@ def test_deleted_scene_is_one_readable_dead_letter_and_retrying_it_after_restore
     assert "re-queued 1 dead letter" in retry.output
     wait_until(lambda: world.plex.item(gone_rk).title == "restored title", timeout=60, message="retried sync")
     wait_until(lambda: world.dead_letters() == [], timeout=30, message="dead letter removed after success")
+
+
+def test_invalid_stash_api_key_reported_once_then_the_right_key_drains_the_backlog(world: World):
+    scenes = world.add_scenes(50)
+    for scene_id, _ in scenes:
+        world.host.fire_hook("Scene.Update.Post", int(scene_id), {"id": scene_id}, ["id"])
+    consumer = world.start_consumer(workers=4, PLEXSYNC_STASH_API_KEY="wrong-stash-key-1111")
+    wait_until(lambda: _outage_failures(world, "stash") >= 3, timeout=60, message="several probes with the bad key")
+    reports = log_lines(world, "Stash rejected the API key")
+    assert len(reports) == 1 and "PLEXSYNC_STASH_API_KEY" in reports[0], reports
+    assert world.dead_letters() == []
+    consumer.stop()
+    world.start_consumer(workers=4)  # restarted with the right key in its environment
+    wait_until(lambda: all_synced(world, scenes), timeout=120, message="backlog drained")
+    assert world.dead_letters() == []
+    assert "wrong-stash-key-1111" not in world.logs()
