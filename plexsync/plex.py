@@ -33,6 +33,7 @@ SECTION_ITEM_TYPES = {"movie": ("movie",), "show": ("episode",)}
 LISTING_PAGE_SIZE = 1000
 #: Section attributes that change when Plex scans or changes a section's content.
 CHANGE_STAMPS = ("scannedAt", "contentChangedAt", "updatedAt")
+STAMP_RESOLUTION = 2.0
 
 T = TypeVar("T")
 
@@ -87,7 +88,7 @@ class PlexIndex:
     def __init__(self) -> None:
         self._by_file: dict[str, list[PlexTarget]] = {}
         self._stamps: tuple | None = None  # the sections' change stamps when built
-        self._built_at = 0
+        self._changed_at = 0.0  # monotonic time the stamps were last seen changing
 
     def lookup(self, path: str) -> list[PlexTarget]:
         return self._by_file.get(path, [])
@@ -98,21 +99,23 @@ class PlexIndex:
     def refresh(self, server: PlexServer) -> bool:
         """Rebuild if Plex's sections changed since the last build; True if rebuilt.
 
-        Stamps have one-second resolution: a change in the very second of the
-        last build cannot be told apart, so that case rebuilds too.
+        Plex's stamps have one-second resolution, so a second change within
+        the second of the first leaves them as they were: for a short while
+        after a change, a miss rebuilds even when the stamps look the same.
+        (Only our own monotonic clock is used: Plex's may be set differently.)
         """
         sections = _call("list sections", lambda: server.query("/library/sections"))
         directories = list(sections.iter("Directory"))
         stamps = tuple((d.get("key"), *(d.get(name) for name in CHANGE_STAMPS)) for d in directories)
-        newest = max((int(v) for stamp in stamps for v in stamp[1:] if v and v.isdigit()), default=0)
-        if stamps == self._stamps and newest < self._built_at:
+        if stamps != self._stamps:
+            self._changed_at = time.monotonic()
+        elif time.monotonic() - self._changed_at > STAMP_RESOLUTION:
             return False
-        built_at = int(time.time())
         by_file: dict[str, list[PlexTarget]] = {}
         for section in directories:
             for kind in SECTION_ITEM_TYPES.get(section.get("type", ""), ()):
                 self._index_section(server, int(section.get("key")), ITEM_TYPES[kind], by_file)
-        self._by_file, self._stamps, self._built_at = by_file, stamps, built_at
+        self._by_file, self._stamps = by_file, stamps
         return True
 
     @staticmethod
