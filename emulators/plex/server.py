@@ -13,13 +13,13 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from emulators.http import EmulatorServer, Request, Response
 
 from . import artwork, edits, render
-from .model import SEASON, SECTION_TYPES, SHOW, Item, Library, PlexItem, Section, TagSpec, now, under_folder
+from .model import SEASON, SECTION_TYPES, SHOW, Item, Library, PlexItem, Section, now, under_folder
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error"}
 _XML = "text/xml;charset=utf-8"
@@ -118,52 +118,9 @@ class PlexEmulator(EmulatorServer):
     def add_section(self, title: str, kind: str, locations: Iterable[str]) -> int:
         return self.library.add_section(title, kind, locations)
 
-    def add_movie(
-        self,
-        section_id: int,
-        files: list[str],
-        title: str | None = None,
-        *,
-        summary: str = "",
-        studio: str = "",
-        tagline: str = "",
-        content_rating: str = "",
-        title_sort: str = "",
-        original_title: str = "",
-        originally_available_at: str | None = None,
-        year: int | None = None,
-        user_rating: float | None = None,
-        genres: Iterable[str] = (),
-        collections: Iterable[str] = (),
-        labels: Iterable[str] = (),
-        countries: Iterable[str] = (),
-        directors: Iterable[str] = (),
-        writers: Iterable[str] = (),
-        actors: Iterable[TagSpec] = (),
-        locked: Iterable[str] = (),
-    ) -> int:
-        return self.library.add_movie(
-            section_id,
-            files,
-            title,
-            summary=summary,
-            studio=studio,
-            tagline=tagline,
-            content_rating=content_rating,
-            title_sort=title_sort,
-            original_title=original_title,
-            originally_available_at=originally_available_at,
-            year=year,
-            user_rating=user_rating,
-            genres=genres,
-            collections=collections,
-            labels=labels,
-            countries=countries,
-            directors=directors,
-            writers=writers,
-            actors=actors,
-            locked=locked,
-        )
+    def add_movie(self, section_id: int, files: list[str], title: str | None = None, **metadata: Any) -> int:
+        """A movie as a finished scan leaves it (``metadata``: see ``model.Library.add_movie``)."""
+        return self.library.add_movie(section_id, files, title, **metadata)
 
     def add_episode(
         self,
