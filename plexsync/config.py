@@ -157,6 +157,13 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
 SETTINGS_BY_KEY = {setting.key: setting for setting in SYNC_SETTINGS}
 
 
+def default_value(key: str) -> Any:
+    """A sync setting's default, parsed: what applies before any setting is read."""
+    setting = SETTINGS_BY_KEY[key]
+    assert setting.default is not None, f"{key} has no default"
+    return setting.parse(key, setting.default)
+
+
 def setting_value(
     key: str, stash_settings: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> Any:

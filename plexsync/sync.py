@@ -56,7 +56,7 @@ def sync_scene(stash: StashReader, plex: PlexWriter, path_map: PathMap, scene_id
     params = edit_params(metadata, lock_poster=cover is not None)
     for target in targets:
         plex.edit(target, params)
-        if cover and cover_digest and not posters.is_current(target.rating_key, cover_digest):
+        if cover_digest and not posters.is_current(target.rating_key, cover_digest):
             plex.upload_poster(target, cover)
             posters.remember(target.rating_key, cover_digest)
             result.posters_uploaded.append(target.rating_key)

@@ -10,17 +10,20 @@ from __future__ import annotations
 from huey import crontab
 from huey.api import Task
 
+from plexsync.config import default_value
 from plexsync.queue import huey
 
 #: Edits a user just made jump ahead of a bulk "sync all" backlog.
 PRIORITY_EDIT = 10
 PRIORITY_BULK = 0
 
+# The defaults; each job's first attempt replaces them with the worker's
+# settings (plexsync.worker): the process that enqueues (a Stash hook) cannot
+# read those from Stash.
+RETRY_DEFAULTS = {key: default_value(key) for key in ("retries", "retry_delay", "retry_backoff")}
 
-# retries/retry_delay/retry_backoff are replaced on each job's first attempt
-# by the worker's settings (see plexsync.lifecycle): the process that enqueues
-# (a Stash hook) cannot read them from Stash.
-@huey.task(retries=8, retry_delay=15, retry_backoff=2, context=True)
+
+@huey.task(**RETRY_DEFAULTS, context=True)
 def sync_scene(scene_id: str, task: Task | None = None) -> None:
     """Push one Stash scene's metadata into its Plex item(s)."""
     from plexsync import worker
@@ -28,7 +31,7 @@ def sync_scene(scene_id: str, task: Task | None = None) -> None:
     worker.run_sync_scene(scene_id, task)
 
 
-@huey.task(retries=8, retry_delay=15, retry_backoff=2, context=True)
+@huey.task(**RETRY_DEFAULTS, context=True)
 def sync_all(task: Task | None = None) -> None:
     """Queue a :func:`sync_scene` for every scene in Stash."""
     from plexsync import worker

@@ -20,7 +20,7 @@ from huey.api import Task
 from huey.exceptions import RetryTask
 
 from plexsync import attempts, outage
-from plexsync.config import ConfigError, SyncSettings, setting_value
+from plexsync.config import ConfigError, SyncSettings, default_value, setting_value
 from plexsync.errors import AuthFailed, Misconfigured, Permanent, SyncError, Unavailable
 from plexsync.plex import PlexWriter
 from plexsync.queue import bootstrap
@@ -132,8 +132,8 @@ def _retry_delays(settings: SyncSettings | None) -> tuple[float, float]:
         return settings.retry_delay, settings.retry_max_delay
     try:
         return setting_value("retry_delay"), setting_value("retry_max_delay")
-    except ConfigError:
-        return 15.0, 1800.0
+    except ConfigError:  # a malformed variable is reported when the settings load
+        return default_value("retry_delay"), default_value("retry_max_delay")
 
 
 def _guarded(task: Task | None, services: tuple[str, ...], body: Callable[[SyncSettings], None]) -> None:
