@@ -4,7 +4,8 @@ Importing this module builds the queue from the environment and registers
 every task and the job lifecycle handlers (journal, dead letters, outages).
 """
 
-from plexsync import lifecycle, tasks  # noqa: F401  (registration by import)
-from plexsync.queue import huey
+from plexsync import tasks  # noqa: F401  (registration by import)
+from plexsync.queue import lifecycle  # noqa: F401
+from plexsync.queue.instance import huey
 
 __all__ = ["huey"]

@@ -29,7 +29,7 @@ if __name__ == "__main__":
         os.execv(venv_python, [venv_python, os.path.abspath(__file__)])
     sys.path.insert(0, PLUGIN_DIR)
     try:
-        from plexsync.plugin import main
+        from plexsync.ops.plugin import main
     except ImportError as exc:
         sys.stdout.write(
             json.dumps({"error": f"PlexSync is not set up ({exc}): run 'python3 run.py setup' in {PLUGIN_DIR}"}) + "\n"

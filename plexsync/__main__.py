@@ -1,3 +1,3 @@
-from plexsync.cli import main
+from plexsync.ops.cli import main
 
 main(prog_name="python -m plexsync")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from plexsync.paths import PathMap, PathMapError
+from plexsync.matching.paths import PathMap, PathMapError
 
 #: The plugin id: the manifest's file name. Stash keys plugin settings by it.
 PLUGIN_ID = "StashPlexSync"

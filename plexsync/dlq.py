@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import peewee
 
-from plexsync.db import BaseModel, database
 from plexsync.redact import redact
+from plexsync.state.db import BaseModel, database
 
 
 class DeadLetter(BaseModel):

@@ -7,7 +7,7 @@
   rejects the data): straight to the dead letters with the reason.
 * :class:`Unavailable`: a whole server cannot be reached or refuses our
   credentials. Jobs then wait for the server without spending retries
-  (see :mod:`plexsync.outage`), and the condition is reported once.
+  (see :mod:`plexsync.state.outage`), and the condition is reported once.
 
 Every message is redacted and fits on one line: it is what a user reads in
 the log, in the dead-letter list and on Stash's task page.

@@ -1,4 +1,4 @@
-"""The huey tasks. Their bodies live in :mod:`plexsync.worker`.
+"""The huey tasks. Their bodies live in :mod:`plexsync.sync.worker`.
 
 This module is imported by every hook process to enqueue, so it imports
 nothing but huey: the worker code (plexapi, stashapi, requests, peewee) is
@@ -11,14 +11,14 @@ from huey import crontab
 from huey.api import Task
 
 from plexsync.config import default_value
-from plexsync.queue import huey
+from plexsync.queue.instance import huey
 
 #: Edits a user just made jump ahead of a bulk "sync all" backlog.
 PRIORITY_EDIT = 10
 PRIORITY_BULK = 0
 
 # The defaults; each job's first attempt replaces them with the worker's
-# settings (plexsync.worker): the process that enqueues (a Stash hook) cannot
+# settings (plexsync.sync.worker): the process that enqueues (a Stash hook) cannot
 # read those from Stash.
 RETRY_DEFAULTS = {key: default_value(key) for key in ("retries", "retry_delay", "retry_backoff")}
 
@@ -26,7 +26,7 @@ RETRY_DEFAULTS = {key: default_value(key) for key in ("retries", "retry_delay", 
 @huey.task(**RETRY_DEFAULTS, context=True)
 def sync_scene(scene_id: str, task: Task | None = None) -> None:
     """Push one Stash scene's metadata into its Plex item(s)."""
-    from plexsync import worker
+    from plexsync.sync import worker
 
     worker.run_sync_scene(scene_id, task)
 
@@ -34,7 +34,7 @@ def sync_scene(scene_id: str, task: Task | None = None) -> None:
 @huey.task(**RETRY_DEFAULTS, context=True)
 def sync_all(task: Task | None = None) -> None:
     """Queue a :func:`sync_scene` for every scene in Stash."""
-    from plexsync import worker
+    from plexsync.sync import worker
 
     worker.run_sync_all(task)
 
@@ -42,7 +42,7 @@ def sync_all(task: Task | None = None) -> None:
 @huey.periodic_task(crontab(minute="23"))
 def cleanup() -> None:
     """Hourly: expire dead letters and stale state, keep the SQLite files small."""
-    from plexsync import maintenance
+    from plexsync.ops import maintenance
 
     maintenance.cleanup()
 

@@ -10,8 +10,8 @@ import re
 import pytest
 from graphql import parse, validate
 
-from plexsync.mapping import edit_params, scene_to_metadata
-from plexsync.stash import ALL_QUERIES
+from plexsync.stash.reader import ALL_QUERIES
+from plexsync.sync.mapping import edit_params, scene_to_metadata
 from tests.support import SHARED, real_stash_schema
 
 PLEX_SPEC = SHARED / "plex-api-spec" / "plex-api-spec.yaml"

@@ -69,7 +69,7 @@ def test_the_hook_process_imports_nothing_heavy(world: World):
     probe = (
         f"import io, json, sys; sys.path.insert(0, {str(REPO)!r});"
         "sys.stdin = io.StringIO(json.dumps({'args': {'hookContext': {'id': 9, 'type': 'Scene.Update.Post'}}}));"
-        "from plexsync.plugin import main; main();"
+        "from plexsync.ops.plugin import main; main();"
         f"print(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules and sys.modules[m] is not None))"
     )
     result = subprocess.run(

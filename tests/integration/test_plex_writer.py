@@ -8,9 +8,9 @@ import requests
 
 from emulators.plex import PlexEmulator
 from emulators.plex import model as plex_model
-from plexsync import plex as plex_module
 from plexsync.errors import AuthFailed, Unavailable
-from plexsync.plex import PlexTarget, PlexWriter
+from plexsync.plex import writer as plex_module
+from plexsync.plex.writer import PlexTarget, PlexWriter
 
 TOKEN = "writer-test-token"
 

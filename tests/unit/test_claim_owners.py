@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from plexsync.reliable import CLAIM_HORIZON, OWNER, owner_is_gone
+from plexsync.queue.reliable import CLAIM_HORIZON, OWNER, owner_is_gone
 
 
 def test_a_claim_of_a_live_process_on_this_host_is_kept():

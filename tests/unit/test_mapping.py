@@ -1,4 +1,4 @@
-from plexsync.mapping import MAX_TEXT, edit_params, file_stem, scene_to_metadata
+from plexsync.sync.mapping import MAX_TEXT, edit_params, file_stem, scene_to_metadata
 
 FULL_SCENE = {
     "id": "12",

@@ -1,6 +1,6 @@
 import pytest
 
-from plexsync.paths import PathMap, PathMapError
+from plexsync.matching.paths import PathMap, PathMapError
 
 
 def test_longest_prefix_wins_at_a_folder_boundary():

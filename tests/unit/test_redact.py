@@ -1,7 +1,7 @@
 import logging
 
 from plexsync.errors import Transient
-from plexsync.logs import ExpectedFailureFilter, RedactingFilter
+from plexsync.ops.logs import ExpectedFailureFilter, RedactingFilter
 from plexsync.redact import MASK, redact, register_secret
 
 

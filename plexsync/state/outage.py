@@ -3,7 +3,7 @@
 When Plex (or Stash) is unreachable or refuses our credentials, every job
 would fail the same way. Instead of each job burning its retries into the
 dead letters, the first failure opens the breaker: jobs then wait in huey's
-schedule (see :func:`plexsync.worker._wait_for`) and only one job at a time
+schedule (see :func:`plexsync.sync.worker._wait_for`) and only one job at a time
 probes the server, at growing intervals. The first success closes it and the
 backlog drains. Opening is reported once; so is the recovery.
 """
@@ -14,7 +14,7 @@ import time
 
 import peewee
 
-from plexsync.db import BaseModel, database
+from plexsync.state.db import BaseModel, database
 
 
 class Outage(BaseModel):

@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from huey.api import Task
 from huey.exceptions import RetryTask
 
-from plexsync import attempts, outage
 from plexsync.config import ConfigError, SyncSettings, default_value, setting_value
 from plexsync.errors import AuthFailed, Misconfigured, Permanent, SyncError, Unavailable
-from plexsync.plex import PlexWriter
-from plexsync.queue import bootstrap
+from plexsync.plex.writer import PlexWriter
+from plexsync.queue.instance import bootstrap
 from plexsync.redact import register_secret
-from plexsync.stash import StashReader
-from plexsync.sync import sync_scene
+from plexsync.stash.reader import StashReader
+from plexsync.state import attempts, outage
+from plexsync.sync.scene import sync_scene
 
-log = logging.getLogger("plexsync.worker")
+log = logging.getLogger("plexsync.sync.worker")
 SETTINGS_TTL = 60.0
 BULK_PAGE_SIZE = 1000
 

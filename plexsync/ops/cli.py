@@ -7,8 +7,9 @@ import time
 
 import click
 
-from plexsync import db, dlq
-from plexsync.queue import bootstrap
+from plexsync import dlq
+from plexsync.queue.instance import bootstrap
+from plexsync.state import db
 
 
 @click.group()

@@ -1,19 +1,19 @@
 """One scene's sync: Stash read -> mapping -> matching -> Plex write.
 
 Pure orchestration; every I/O step is a call on the reader or the writer,
-every decision about fields is in :mod:`plexsync.mapping`.
+every decision about fields is in :mod:`plexsync.sync.mapping`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from plexsync import posters
 from plexsync.errors import ItemNotInPlex, Permanent
-from plexsync.mapping import PlexMetadata, edit_params, scene_to_metadata
-from plexsync.paths import PathMap
-from plexsync.plex import PlexTarget, PlexWriter
-from plexsync.stash import StashReader
+from plexsync.matching.paths import PathMap
+from plexsync.plex.writer import PlexTarget, PlexWriter
+from plexsync.stash.reader import StashReader
+from plexsync.state import posters
+from plexsync.sync.mapping import PlexMetadata, edit_params, scene_to_metadata
 
 
 @dataclass

@@ -1,14 +1,14 @@
 """A job's life in the consumer, wired to huey's signals.
 
 * starting: count the attempt (the retry policy is applied by
-  :mod:`plexsync.worker` once it has the settings);
+  :mod:`plexsync.sync.worker` once it has the settings);
 * done: forget the count, and remove the job's dead letter if it had one;
 * final failure (retries exhausted, a permanent error, a cancel or a
   timeout): write or update its dead letter;
 * interrupted by SIGTERM: put it back in the queue.
 
 A job killed with SIGKILL is covered by the queue's claims
-(:mod:`plexsync.reliable`): on start the consumer re-queues orphaned claims.
+(:mod:`plexsync.queue.reliable`): on start the consumer re-queues orphaned claims.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import logging
 from huey import signals
 from huey.api import PeriodicTask, Task
 
-from plexsync import attempts, db, dlq, outage
-from plexsync.logs import configure_consumer_logging
-from plexsync.queue import bootstrap, huey
+from plexsync import dlq
+from plexsync.ops.logs import configure_consumer_logging
+from plexsync.queue.instance import bootstrap, huey
+from plexsync.state import attempts, db, outage
 
-log = logging.getLogger("plexsync.lifecycle")
+log = logging.getLogger("plexsync.queue.lifecycle")
 
 
 def _tracked(task: Task) -> bool:

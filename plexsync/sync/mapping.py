@@ -76,7 +76,7 @@ def _date(value: Any) -> tuple[str | None, int | None]:
 
 
 def scene_to_metadata(scene: Mapping[str, Any]) -> PlexMetadata:
-    """Map a Stash scene (as read by :mod:`plexsync.stash`) to Plex metadata."""
+    """Map a Stash scene (as read by :mod:`plexsync.stash.reader`) to Plex metadata."""
     files = scene.get("files") or []
     title = _clean(scene.get("title"), MAX_TEXT["title"])
     if not title and files:

@@ -51,7 +51,7 @@ def run(payload: dict[str, Any]) -> str:
             return hooks.handle(args["hookContext"])
         except hooks.HookInputError as exc:
             raise PluginInputError(str(exc)) from None
-    from plexsync import plugin_tasks
+    from plexsync.ops import plugin_tasks
 
     return plugin_tasks.run(str(args.get("mode", "")), args)
 

@@ -41,7 +41,8 @@ def open_state(data_dir: Path) -> None:
         )
         database.initialize(db)
         # Imported here so that every model is registered before create_tables.
-        from plexsync import attempts, dlq, outage, posters
+        from plexsync import dlq
+        from plexsync.state import attempts, outage, posters
 
         db.create_tables([dlq.DeadLetter, attempts.JobAttempts, outage.Outage, posters.PosterState], safe=True)
         _path = path

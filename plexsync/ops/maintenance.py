@@ -13,10 +13,11 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from plexsync import attempts, db, dlq
-from plexsync.queue import bootstrap, huey
+from plexsync import dlq
+from plexsync.queue.instance import bootstrap, huey
+from plexsync.state import attempts, db
 
-log = logging.getLogger("plexsync.maintenance")
+log = logging.getLogger("plexsync.ops.maintenance")
 
 #: A job's attempts count is stale when untouched far longer than any retry wait.
 STALE_ATTEMPTS_SECONDS = 14 * 86400
@@ -43,7 +44,7 @@ def compact(path: Path) -> bool:
 
 def cleanup(retention_days: float | None = None) -> dict[str, int]:
     """Run every cleanup step; returns what each removed (for logs and tests)."""
-    from plexsync.worker import context
+    from plexsync.sync.worker import context
 
     db.open_state(bootstrap.data_dir)
     if retention_days is None:

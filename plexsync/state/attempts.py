@@ -11,7 +11,7 @@ import time
 import peewee
 from huey.api import Task
 
-from plexsync.db import BaseModel, database
+from plexsync.state.db import BaseModel, database
 
 
 class JobAttempts(BaseModel):

@@ -7,7 +7,7 @@ import time
 
 import peewee
 
-from plexsync.db import BaseModel
+from plexsync.state.db import BaseModel
 
 
 class PosterState(BaseModel):

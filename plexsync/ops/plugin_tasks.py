@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from plexsync import db, dlq
-from plexsync.queue import bootstrap
+from plexsync import dlq
+from plexsync.queue.instance import bootstrap
+from plexsync.state import db
 
 
 def _sync_all(args: dict[str, Any]) -> str:
@@ -37,7 +38,7 @@ MODES = {"sync_all": _sync_all, "dlq_list": _dlq_list, "dlq_retry": _dlq_retry, 
 def run(mode: str, args: dict[str, Any]) -> str:
     action = MODES.get(mode)
     if action is None:
-        from plexsync.plugin import PluginInputError
+        from plexsync.ops.plugin import PluginInputError
 
         raise PluginInputError(f"unknown task mode {mode[:40]!r} (known: {', '.join(MODES)})")
     db.open_state(bootstrap.data_dir)

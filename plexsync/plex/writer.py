@@ -5,7 +5,7 @@ writer keeps an index of ``Part.file -> items`` per process, built from paged
 section listings reading only rating keys and file paths. When a file is
 missing from it, one cheap request for the section list tells whether Plex
 has scanned or changed anything since; only then is the index rebuilt. Edits go out as ONE
-request per item in Plex's edit language, built by :mod:`plexsync.mapping`.
+request per item in Plex's edit language, built by :mod:`plexsync.sync.mapping`.
 
 Every plexapi failure leaves this module as a :mod:`plexsync.errors` class
 with a redacted one-line reason.

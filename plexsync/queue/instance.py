@@ -3,7 +3,7 @@
 SQLite in the data directory by default (one machine, nothing to run);
 ``PLEXSYNC_REDIS_URL`` switches to ``PriorityRedisHuey`` so several consumers
 on several machines share one queue. Same tasks, same code: configuration only.
-Both are the claim-on-dequeue variants of :mod:`plexsync.reliable`.
+Both are the claim-on-dequeue variants of :mod:`plexsync.queue.reliable`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from huey import Huey
 
 from plexsync.config import Bootstrap
-from plexsync.reliable import ReliablePriorityRedisHuey, ReliableSqliteHuey
+from plexsync.queue.reliable import ReliablePriorityRedisHuey, ReliableSqliteHuey
 
 QUEUE_NAME = "plexsync"
 

@@ -1,0 +1,1 @@
+"""Matching Stash files to Plex items: path rules."""

@@ -1,0 +1,1 @@
+"""Operating PlexSync: the Stash plugin protocol and buttons, the CLI, logs, cleanup."""

@@ -1,0 +1,1 @@
+"""Plex side: finding items by file and writing their metadata."""

@@ -1,0 +1,1 @@
+"""The huey queue: the instance, its crash-safe storage, and the job lifecycle."""

@@ -1,0 +1,1 @@
+"""Stash side: reading scenes, covers and plugin settings over GraphQL."""

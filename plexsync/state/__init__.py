@@ -1,0 +1,1 @@
+"""Local state shared by the workers (peewee): attempts, outages, posters."""

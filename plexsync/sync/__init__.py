@@ -1,0 +1,1 @@
+"""One scene's sync: the pure mapping, the orchestration, and the worker's task bodies."""
