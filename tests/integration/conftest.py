@@ -27,7 +27,8 @@ STASH_API_KEY = "stash-api-key-7f3a9c"
 PLEX_TOKEN = "plex-token-4b2e8d"
 STASH_ROOT = "/data/stash"
 PLEX_ROOT = "/media/plex"
-REDIS_URL = "redis://127.0.0.1:6379/13"
+#: Database 13 unless PLEXSYNC_TEST_REDIS_DB names another (test runs side by side flush only their own).
+REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('PLEXSYNC_TEST_REDIS_DB', '13')}"
 
 
 @dataclass
