@@ -14,6 +14,10 @@ reports each hook run and each write PlexSync makes into Plex, so one edit can
 be followed end to end. Plugin settings saved with ``configurePlugin`` (as
 Stash's plugin page does; ``python -m emulators.plugin_settings``) are kept
 for the worker to read. Ctrl-C (or SIGTERM) stops both servers.
+
+Everything it prints is a shell script (``export`` lines, every other line a
+comment), so ``python -m emulators | tee playground.env`` lets any other shell
+take the variables with ``. ./playground.env``.
 """
 
 from __future__ import annotations
@@ -117,8 +121,8 @@ def example_scenes(library: Library) -> list[GeneratedScene]:
 def describe(invocation: Invocation, hook_type: str, object_id: int) -> list[str]:
     """One line for a hook run (plus its warnings and errors), as Stash's log would show it."""
     outcome = f"error: {invocation.error}" if invocation.error else str(invocation.output or invocation.raw_output)
-    lines = [f'hook "{invocation.name}" ({hook_type}, scene {object_id}) -> {outcome}']
-    lines += [f"  {line.level}: {line.message}" for line in invocation.logs if line.level in ("warning", "error")]
+    lines = [f'# hook "{invocation.name}" ({hook_type}, scene {object_id}) -> {outcome}']
+    lines += [f"#   {line.level}: {line.message}" for line in invocation.logs if line.level in ("warning", "error")]
     return lines
 
 
@@ -157,9 +161,9 @@ def watch_plex(plex: PlexEmulator, console: Console, stop: threading.Event) -> t
                         continue
                     else:
                         locked = ", ".join(sorted(item.locked)) or "nothing"
-                        console.say(f'Plex item {key} written: title "{item.title}" (locked: {locked})')
+                        console.say(f'# Plex item {key} written: title "{item.title}" (locked: {locked})')
             for record in posters[seen_posters:]:
-                console.say(f"Plex item {record.path.split('/')[3]} written: new poster")
+                console.say(f"# Plex item {record.path.split('/')[3]} written: new poster")
             seen_edits, seen_posters = len(edits), len(posters)
 
     thread = threading.Thread(target=run, name="plex-watcher", daemon=True)
@@ -224,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
             *(
                 f'# scene {scene.stash_id} is Plex item {scene.rating_keys[0]}: "{scene.title or "(no title)"}"'
                 for scene in example_scenes(library)
+            ),
+            *(
+                f"# scene {scene.stash_id} has no Plex item (its file is not scanned): its sync ends as a dead letter"
+                for scene in [s for s in library.scenes if not s.scanned and s.stash_id][:1]
             ),
             f"# Ctrl-C stops both servers; {data_dir} is kept.",
         ]

@@ -56,7 +56,7 @@ def test_it_serves_both_emulators_and_prints_the_variables_plexsync_reads(tmp_pa
         assert "Stash runs no plugin" in "\n".join(playground.lines)
         assert playground.interrupt() == 0
         assert playground.lines[-1] == "# stopped"
-        assert not [line for line in playground.lines if line.startswith("hook ")]
+        assert not [line for line in playground.lines if line.startswith("# hook ")]
     finally:
         playground.kill()
     with pytest.raises(requests.ConnectionError):

@@ -9,6 +9,7 @@ README.md's "Try it against the emulators"; when one changes, the other must.
 
 from __future__ import annotations
 
+import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
@@ -24,7 +25,7 @@ NEW_TITLE = "Crème Brûlée at Dawn 🎬"
 
 @pytest.fixture
 def playground(tmp_path) -> Iterator[Playground]:
-    started = Playground.start("--scenes", "20", "--data-dir", str(tmp_path / "data"))
+    started = Playground.start("--scenes", "30", "--data-dir", str(tmp_path / "data"))
     yield started
     started.kill()
 
@@ -52,10 +53,10 @@ def plex_title(playground: Playground, rating_key: int) -> str | None:
 
 
 def hook_line(scene_id: str):
-    return lambda line: (
-        line
-        == (f'hook "Sync scene to Plex" (Scene.Update.Post, scene {scene_id}) -> queued Plex sync of scene {scene_id}')
+    expected = (
+        f'# hook "Sync scene to Plex" (Scene.Update.Post, scene {scene_id}) -> queued Plex sync of scene {scene_id}'
     )
+    return lambda line: line == expected
 
 
 def assert_secrets_kept(playground: Playground, consumer: ConsumerProcess) -> None:
@@ -87,7 +88,7 @@ def test_an_edit_fires_the_hook_and_the_worker_started_from_the_printed_variable
 
     # 4. the emulators' window shows the hook run, then PlexSync's write into Plex
     playground.wait_for(hook_line(scene_id))
-    written = playground.wait_for(lambda line: line.startswith(f"Plex item {rating_key} written: title"))
+    written = playground.wait_for(lambda line: line.startswith(f"# Plex item {rating_key} written: title"))
     assert f'"{NEW_TITLE}"' in written and "title" in written.split("locked: ")[1]
 
     # 5. and any Plex client sees the new title
@@ -96,6 +97,14 @@ def test_an_edit_fires_the_hook_and_the_worker_started_from_the_printed_variable
     assert dead_letters(data_dir_of(playground)) == []
     assert_secrets_kept(playground, consumer)
     assert playground.interrupt() == 0
+
+    # what it printed, saved with `| tee playground.env`, gives another shell the same variables
+    saved = tmp_path / "playground.env"
+    saved.write_text("\n".join(playground.lines) + "\n", encoding="utf-8")
+    shell = subprocess.run(["sh", "-c", '. "$1" && env', "sh", str(saved)], capture_output=True, text=True, env={})
+    assert shell.returncode == 0, shell.stderr
+    sourced = dict(line.split("=", 1) for line in shell.stdout.splitlines() if line.startswith("PLEXSYNC_"))
+    assert sourced == playground.exports
 
 
 def test_the_plex_settings_can_live_on_the_plugin_page_instead(
@@ -110,11 +119,13 @@ def test_the_plex_settings_can_live_on_the_plugin_page_instead(
         f"plex_url={exports['PLEXSYNC_PLEX_URL']}",
         f"plex_token={exports['PLEXSYNC_PLEX_TOKEN']}",
         f"path_map={exports['PLEXSYNC_PATH_MAP']}",
+        "retries=0",  # a failed sync is a dead letter at once (settings reach a running worker within a minute)
         env=env,
     )
     assert stored.returncode == 0, stored.stderr
     assert f"plex_url={exports['PLEXSYNC_PLEX_URL']}" in stored.stdout.splitlines()
     assert "plex_token=(set, not shown)" in stored.stdout.splitlines()
+    assert "retries=0" in stored.stdout.splitlines()
     assert exports["PLEXSYNC_PLEX_TOKEN"] not in stored.stdout
 
     consumer = ConsumerProcess(env, tmp_path / "worker.log").start()
@@ -124,6 +135,14 @@ def test_the_plex_settings_can_live_on_the_plugin_page_instead(
     assert edit.returncode == 0, edit.stderr
     playground.wait_for(hook_line(scene_id))
     wait_until(lambda: plex_title(playground, rating_key) == NEW_TITLE, 30, message="the edit to reach Plex")
+
+    # a scene whose file Plex has not scanned ends as a dead letter, listed by the command line
+    (missing,) = [line.split()[2] for line in playground.lines if "has no Plex item" in line]
+    assert playground.run("emulators.edit", missing, "--title", "Not in Plex", env=env).returncode == 0
+    wait_until(lambda: dead_letters(data_dir_of(playground)), 60, message="the dead letter")
+    listed = playground.run("plexsync", "dlq", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert f"scene {missing}" in listed.stdout and "no Plex item has the file" in listed.stdout
     assert_secrets_kept(playground, consumer)
 
 
@@ -148,4 +167,4 @@ def test_helpers_say_in_one_line_what_is_wrong(playground: Playground) -> None:
         # the reason on the last line (argparse's usage may come before it), never a traceback
         assert message in result.stderr.strip().splitlines()[-1], (args, result.stderr)
         assert "Traceback" not in result.stderr, result.stderr
-    assert not [line for line in playground.lines if line.startswith("hook ")]
+    assert not [line for line in playground.lines if line.startswith("# hook ")]
