@@ -87,6 +87,25 @@ def test_the_export_lines_are_valid_shell(tmp_path) -> None:
         playground.kill()
 
 
+def test_the_readme_walkthrough_shows_what_it_prints(tmp_path) -> None:
+    """README's sample output is this output, but for the values that change each run."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Try it against the emulators") :]
+    section = section[: section.index("\n## ")]
+    assert ".venv/bin/python -m emulators --scenes 50 | tee playground.env" in section
+    playground = Playground.start("--scenes", "50", "--data-dir", str(tmp_path / "data"))
+    try:
+        exports = playground.exports
+        varying = ("127.0.0.1", exports["PLEXSYNC_DATA_DIR"], exports["PLEXSYNC_STASH_API_KEY"], "Stash runs")
+        varying += (exports["PLEXSYNC_PLEX_TOKEN"],)
+        stable = [line for line in playground.lines if not any(value in line for value in varying)]
+        assert len(stable) >= 9
+        for line in stable:
+            assert f"   {line}\n" in section, f"README's sample output lacks: {line}"
+    finally:
+        playground.kill()
+
+
 def test_help_documents_the_playground_options() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "emulators", "--help"], cwd=REPO, capture_output=True, text=True, timeout=60

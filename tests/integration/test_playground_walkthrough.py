@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.playground import Playground, data_dir_of
-from tests.support import ConsumerProcess, dead_letters, queued_jobs, wait_until
+from tests.support import REPO, ConsumerProcess, dead_letters, queued_jobs, wait_until
 
 WORKER_ENV = ["PLEXSYNC_STASH_URL", "PLEXSYNC_STASH_API_KEY", "PLEXSYNC_DATA_DIR"]
 NEW_TITLE = "Crème Brûlée at Dawn 🎬"
@@ -142,7 +142,7 @@ def test_the_plex_settings_can_live_on_the_plugin_page_instead(
     wait_until(lambda: dead_letters(data_dir_of(playground)), 60, message="the dead letter")
     listed = playground.run("plexsync", "dlq", "list", env=env)
     assert listed.returncode == 0, listed.stderr
-    assert f"scene {missing}" in listed.stdout and "no Plex item has the file" in listed.stdout
+    assert listed.stdout.startswith(f"#1 scene {missing}: ItemNotInPlex: no Plex item has the file "), listed.stdout
     assert_secrets_kept(playground, consumer)
 
 
@@ -168,3 +168,24 @@ def test_helpers_say_in_one_line_what_is_wrong(playground: Playground) -> None:
         assert message in result.stderr.strip().splitlines()[-1], (args, result.stderr)
         assert "Traceback" not in result.stderr, result.stderr
     assert not [line for line in playground.lines if line.startswith("# hook ")]
+
+
+def test_the_readme_walkthrough_is_the_one_tested_here() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Try it against the emulators") :]
+    section = section[: section.index("\n## ")]
+    for step in (
+        ". ./playground.env",
+        "python3 run.py worker",
+        ".venv/bin/python -m emulators.edit 1 --title",
+        ".venv/bin/python -m emulators.plugin_settings plex_url=",
+        "retries=0",
+        "unset PLEXSYNC_PLEX_URL PLEXSYNC_PLEX_TOKEN PLEXSYNC_PATH_MAP",
+        ".venv/bin/python -m emulators.edit 26 --title",
+        ".venv/bin/python -m plexsync dlq list",
+        "# Plex item 1 written: title ",
+        "#1 scene 26: ItemNotInPlex: no Plex item has the file ",
+    ):
+        assert step in section, step
+    hook = hook_line("1")
+    assert any(hook(line.strip()) for line in section.splitlines())
