@@ -118,11 +118,23 @@ def example_scenes(library: Library) -> list[GeneratedScene]:
     ][:EXAMPLES]
 
 
-def describe(invocation: Invocation, hook_type: str, object_id: int) -> list[str]:
+def example_line(scene: GeneratedScene) -> str:
+    return f'# scene {scene.stash_id} is Plex item {scene.rating_keys[0]}: "{one_line(scene.title or "(no title)")}"'
+
+
+def one_line(text: object) -> str:
+    """Keeps every printed line a comment: a title or message never spans lines."""
+    return " ".join(str(text).split())
+
+
+def describe(invocation: Invocation) -> list[str]:
     """One line for a hook run (plus its warnings and errors), as Stash's log would show it."""
-    outcome = f"error: {invocation.error}" if invocation.error else str(invocation.output or invocation.raw_output)
-    lines = [f'# hook "{invocation.name}" ({hook_type}, scene {object_id}) -> {outcome}']
-    lines += [f"#   {line.level}: {line.message}" for line in invocation.logs if line.level in ("warning", "error")]
+    context = invocation.stdin["args"].get("hookContext") or {}
+    outcome = f"error: {invocation.error}" if invocation.error else invocation.output or invocation.raw_output
+    lines = [f'# hook "{invocation.name}" ({context.get("type")}, scene {context.get("id")}) -> {one_line(outcome)}']
+    lines += [
+        f"#   {line.level}: {one_line(line.message)}" for line in invocation.logs if line.level in ("warning", "error")
+    ]
     return lines
 
 
@@ -140,7 +152,7 @@ def report_hooks(stash: StashEmulator, host: PluginHost, console: Console) -> No
             new, printed = host.invocations[printed:], len(host.invocations)
         for invocation in new:
             if invocation.kind == "hook":
-                console.say(*describe(invocation, hook_type, object_id))
+                console.say(*describe(invocation))
 
     stash.on_mutation = on_mutation
 
@@ -161,7 +173,7 @@ def watch_plex(plex: PlexEmulator, console: Console, stop: threading.Event) -> t
                         continue
                     else:
                         locked = ", ".join(sorted(item.locked)) or "nothing"
-                        console.say(f'# Plex item {key} written: title "{item.title}" (locked: {locked})')
+                        console.say(f'# Plex item {key} written: title "{one_line(item.title)}" (locked: {locked})')
             for record in posters[seen_posters:]:
                 console.say(f"# Plex item {record.path.split('/')[3]} written: new poster")
             seen_edits, seen_posters = len(edits), len(posters)
@@ -225,10 +237,7 @@ def main(argv: list[str] | None = None) -> int:
                 }
             ),
             "# Scenes to try (python -m emulators.edit SCENE_ID --title ...):",
-            *(
-                f'# scene {scene.stash_id} is Plex item {scene.rating_keys[0]}: "{scene.title or "(no title)"}"'
-                for scene in example_scenes(library)
-            ),
+            *(example_line(scene) for scene in example_scenes(library)),
             *(
                 f"# scene {scene.stash_id} has no Plex item (its file is not scanned): its sync ends as a dead letter"
                 for scene in [s for s in library.scenes if not s.scanned and s.stash_id][:1]
