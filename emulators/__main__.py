@@ -26,6 +26,7 @@ import argparse
 import os
 import secrets
 import shlex
+import shutil
 import signal
 import sys
 import tempfile
@@ -195,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even when started with SIGINT ignored
     signal.signal(signal.SIGTERM, _interrupt)
     host: PluginHost | None = None
+    stash_dir: Path | None = None
     try:
         stash.start()
         plex.start()
@@ -211,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                 worker_env[name] = os.environ[name]
         if not args.no_plugin:
             data_dir.mkdir(parents=True, exist_ok=True)
-            host = PluginHost(REPO, stash, env={env_name("data_dir"): str(data_dir)})
+            stash_dir = Path(tempfile.mkdtemp(prefix="stash-config-"))  # the plugins' working directory
+            host = PluginHost(REPO, stash, env={env_name("data_dir"): str(data_dir)}, stash_dir=stash_dir)
             host.attach()
             report_hooks(stash, host, console)
         watch_plex(plex, console, stop)
@@ -254,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         stash.on_mutation = None
         stash.stop()
         plex.stop()
+        if stash_dir is not None:
+            shutil.rmtree(stash_dir, ignore_errors=True)
     return 0
 
 

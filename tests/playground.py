@@ -113,9 +113,14 @@ class Playground:
         return code
 
     def kill(self) -> None:
+        """Stop it if it still runs: Ctrl-C (so it cleans up), SIGKILL if that does not do."""
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
 
 
 def data_dir_of(playground: Playground) -> Path:
