@@ -246,3 +246,36 @@ class SyncSettings:
 
     def secrets(self) -> list[str]:
         return [getattr(self, setting.key) for setting in SYNC_SETTINGS if setting.secret]
+
+
+@dataclass(frozen=True)
+class EnvOnly:
+    """A bootstrap variable (environment only, see the module doc), as the README documents it.
+
+    :class:`Bootstrap` reads the variables; this table is what tells a user
+    about them (``python -m plexsync.ops.settings_table`` renders it), and a
+    test keeps the two in step.
+    """
+
+    key: str
+    default: str  # as the docs show it
+    description: str
+    read_by: str = "worker"  # who needs it set: "worker", or "worker and Stash" for the hook's too
+
+
+#: Every environment-only variable, in the order the README lists them.
+BOOTSTRAP_SETTINGS: tuple[EnvOnly, ...] = (
+    EnvOnly("stash_url", "`http://localhost:9999`", "where the worker reaches Stash"),
+    EnvOnly(
+        "stash_api_key",
+        "none",
+        "Stash's API key (Stash: Settings > Security > API Key), needed when Stash has a login",
+    ),
+    EnvOnly(
+        "data_dir",
+        "`data/` in the plugin folder",
+        "queue, dead letters and state; the hook and the worker must use the same one",
+        "worker and Stash",
+    ),
+    EnvOnly("redis_url", "none", "use Redis (redis://host:6379/0) for the queue instead of SQLite", "worker and Stash"),
+)

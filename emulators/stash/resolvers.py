@@ -404,6 +404,33 @@ def scene_destroy(_: None, info: GraphQLResolveInfo, input: dict[str, Any]) -> b
 
 RESOLVERS["Mutation"] = {"sceneUpdate": scene_update, "sceneCreate": scene_create, "sceneDestroy": scene_destroy}
 
+
+# -- plugin settings -----------------------------------------------------------------
+def _go_type(value: Any) -> str:
+    """How gqlgen's UnmarshalMap names a decoded JSON value that is not a map."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "json.Number"
+    if isinstance(value, list):
+        return "[]interface {}"
+    return "string" if isinstance(value, str) else "<nil>"
+
+
+def configure_plugin(_: None, info: GraphQLResolveInfo, plugin_id: str, input: Any) -> dict[str, Any]:
+    """Stash's ConfigurePlugin: the input *replaces* the plugin's stored settings
+    (keys left out are gone, not kept), for any id, known plugin or not, and the
+    answer is the configuration as stored. No hook fires for it."""
+    if not isinstance(input, dict):
+        raise ValueError(f"{_go_type(input)} is not a map")
+    library = _lib(info)
+    library.set_plugin_settings(plugin_id, input)
+    with library.lock:
+        return dict(library.plugin_settings[plugin_id])
+
+
+RESOLVERS["Mutation"]["configurePlugin"] = configure_plugin
+
 #: Every field of a scene, as ``StashEmulator.scene`` returns it.
 FULL_SCENE_SELECTION = """
   id title code details director urls date rating100 organized created_at updated_at

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import collections
 import posixpath
-import queue
 import random
 import re
-import signal
-import subprocess
-import sys
-import threading
-import time
 import unicodedata
 
 import pytest
-import requests
 
 from emulators.library import GeneratedScene, Library, generate_library
 from emulators.plex import PlexEmulator
 from emulators.stash import StashEmulator
-from tests.support import REPO
 
 
 @pytest.fixture(scope="module")
@@ -213,56 +205,3 @@ def test_a_hundred_thousand_scenes_seed_both_emulators() -> None:
     for scene in random.Random(1).sample(library.scenes, 200):
         assert sorted(set(_mapped_keys(plex, library, scene))) == sorted(scene.rating_keys)
         assert stash.library.scenes[int(scene.stash_id)].files[0].path == scene.stash_paths[0]
-
-
-# -- python -m emulators ----------------------------------------------------------------
-
-
-def test_command_line_serves_both_emulators_until_interrupted() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulators", "--scenes", "50", "--stash-port", "0", "--plex-port", "0"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()  # type: ignore[union-attr]
-    printed: dict[str, str] = {}
-    try:
-        deadline = time.monotonic() + 60
-        while "PLEXSYNC_PATH_MAP" not in printed:
-            assert process.poll() is None, process.stderr.read()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, f"no settings printed: {printed}"
-            try:
-                line = lines.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            key, sep, value = line.strip().partition("=")
-            if sep and not key.startswith("#"):
-                printed[key] = value
-
-        assert printed["PLEXSYNC_PATH_MAP"] == "/data/stash=/media/plex"
-        identity = requests.get(printed["PLEX_URL"] + "/identity", timeout=10)
-        assert identity.status_code == 200 and "machineIdentifier" in identity.text
-        sections = requests.get(
-            printed["PLEX_URL"] + "/library/sections", headers={"X-Plex-Token": printed["PLEX_TOKEN"]}, timeout=10
-        )
-        assert sections.status_code == 200 and "TV Shows" in sections.text
-        version = requests.post(
-            printed["STASH_GRAPHQL_URL"],
-            json={"query": "{ version { version } findScenes { count } }"},
-            headers={"ApiKey": printed["STASH_API_KEY"]},
-            timeout=10,
-        )
-        assert version.json()["data"]["findScenes"]["count"] == 50
-        assert version.json()["data"]["version"]["version"]
-
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    with pytest.raises(requests.ConnectionError):
-        requests.get(printed["PLEX_URL"] + "/identity", timeout=5)

@@ -64,3 +64,22 @@ def test_manifest_declares_exactly_the_sync_settings():
         assert declared[setting.key]["type"] == setting.stash_type, setting.key
         assert declared[setting.key]["displayName"] == setting.display_name, setting.key
         assert declared[setting.key]["description"] == setting.description, setting.key
+
+
+def test_stash_loads_the_manifest_settings_as_config_py_declares_them():
+    """Through the plugin host's strict loader (Stash's own YAML rules): a type Stash
+    does not know, an unknown key or a duplicate would fail the whole plugin there."""
+    from emulators.plugin_host.manifest import SETTING_TYPES, load_manifest
+
+    manifest = load_manifest(PLUGIN_DIR)
+    assert manifest.id == PLUGIN_ID
+    assert list(manifest.settings) == [s.key for s in SYNC_SETTINGS]
+    for setting in SYNC_SETTINGS:
+        loaded = manifest.settings[setting.key]
+        assert setting.stash_type in SETTING_TYPES, setting.key
+        assert (loaded.display_name, loaded.description, loaded.type) == (
+            setting.display_name,
+            setting.description,
+            setting.stash_type,
+        ), setting.key
+        assert setting.display_name.strip() and setting.description.strip(), setting.key
