@@ -14,7 +14,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 MOVIE, SHOW, SEASON, EPISODE = 1, 2, 3, 4
@@ -62,6 +62,7 @@ def under_folder(path: str, folder: str) -> bool:
 
 
 def now() -> int:
+    """The default clock (tests may replace it, or pass ``Library(clock=...)``)."""
     return int(time.time())
 
 
@@ -197,12 +198,18 @@ class PlexItem:
 class UnscannedFile:
     path: str
     title: str | None
+    size: int | None = None
 
 
 class Library:
     """All state of one emulated server; see the module docstring for why it is plain Python."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] | None = None, freeze_section_stamps: bool = False) -> None:
+        #: Where addedAt/updatedAt come from (replace it to step time in tests); None: :func:`now`.
+        self.clock = clock
+        #: Sections' updatedAt/scannedAt/contentChangedAt never move (nobody has
+        #: checked which of them a real scan moves: ../shared/plex-facts.md).
+        self.freeze_section_stamps = freeze_section_stamps
         self.lock = threading.RLock()
         self.machine_identifier = uuid.uuid4().hex
         self.sections: dict[int, Section] = {}
@@ -225,7 +232,7 @@ class Library:
         with self.lock:
             key = self._next_section
             self._next_section += 1
-            stamp = now()
+            stamp = self.now()
             self.sections[key] = Section(
                 key=key,
                 title=title,
@@ -263,11 +270,12 @@ class Library:
         writers: Iterable[str] = (),
         actors: Iterable[TagSpec] = (),
         locked: Iterable[str] = (),
+        sizes: Sequence[int] | None = None,
     ) -> int:
-        """Add an item as a finished scan would: one Media, one Part per file."""
+        """Add an item as a finished scan would: one Media, one Part per file (``sizes``: their byte sizes)."""
         with self.lock:
             section = self._section(section_id, "movie")
-            item = self._new_item(section, MOVIE, files, title)
+            item = self._new_item(section, MOVIE, files, title, sizes)
             item.summary, item.studio, item.tagline = summary, studio, tagline
             item.content_rating, item.title_sort, item.original_title = (
                 content_rating,
@@ -303,17 +311,18 @@ class Library:
         episode: int,
         files: Sequence[str],
         title: str | None = None,
+        sizes: Sequence[int] | None = None,
     ) -> int:
         """Add an episode, creating its show and season Directory items on first use."""
         with self.lock:
             section = self._section(section_id, "show")
             season_item = self._season(section, show_title, season)
-            item = self._new_item(section, EPISODE, files, title)
+            item = self._new_item(section, EPISODE, files, title, sizes)
             item.parent_key, item.index = season_item.rating_key, episode
             season_item.children.append(item.rating_key)
             return item.rating_key
 
-    def add_unscanned_file(self, section_id: int, path: str, title: str | None = None) -> None:
+    def add_unscanned_file(self, section_id: int, path: str, title: str | None = None, size: int | None = None) -> None:
         """A file on disk that becomes an item only when a scan covers its folder.
 
         In a show section a scan adds only files named with ``SxxEyy``, as Plex's
@@ -321,7 +330,7 @@ class Library:
         """
         with self.lock:
             self._section(section_id)
-            self.unscanned[section_id].append(UnscannedFile(path, title))
+            self.unscanned[section_id].append(UnscannedFile(path, title, size))
 
     # -- reading --------------------------------------------------------------
     def item(self, rating_key: int) -> Item:
@@ -411,7 +420,7 @@ class Library:
     # -- changing -------------------------------------------------------------
     def touch(self, item: Item, *, reorder: bool = False) -> None:
         """Bump ``updatedAt``: never backwards, and strictly forward even twice in one second."""
-        item.updated_at = max(now(), item.updated_at + 1)
+        item.updated_at = max(self.now(), item.updated_at + 1)
         if reorder:
             self.sections[item.section_id].order.clear()
 
@@ -477,8 +486,15 @@ class Library:
                 else:
                     added.append(rating_key)
             self.unscanned[section_id] = left
-            section.scanned_at = section.updated_at = now()
+            self._section_changed(section)
             return added
+
+    def now(self) -> int:
+        return now() if self.clock is None else int(self.clock())
+
+    def _section_changed(self, section: Section) -> None:
+        if not self.freeze_section_stamps:
+            section.scanned_at = section.updated_at = self.now()
 
     # -- internals ------------------------------------------------------------
     def _section(self, section_id: int, kind: str | None = None) -> Section:
@@ -489,12 +505,19 @@ class Library:
             raise ValueError(f"section {section_id} is a {section.kind} section, not a {kind} section")
         return section
 
-    def _new_item(self, section: Section, item_type: int, files: Sequence[str], title: str | None) -> Item:
+    def _new_item(
+        self,
+        section: Section,
+        item_type: int,
+        files: Sequence[str],
+        title: str | None,
+        sizes: Sequence[int] | None = None,
+    ) -> Item:
         if isinstance(files, str):
             raise TypeError("files must be a list of paths, not one string")
-        stamp = now()
+        stamp = self.now()
         # Items only enter a library through a scan, which Plex records on the section.
-        section.scanned_at = section.updated_at = stamp
+        self._section_changed(section)
         rating_key = self._next_rating_key
         self._next_rating_key += 1
         name = agent_title(files) if files else ""
@@ -508,7 +531,7 @@ class Library:
             updated_at=stamp,
         )
         if files:
-            item.media.append(self._media(files))
+            item.media.append(self._media(files, sizes))
             for path in files:
                 self._files.setdefault(path, []).append(rating_key)
         self.items[rating_key] = item
@@ -516,12 +539,15 @@ class Library:
         section.order.pop(item_type, None)
         return item
 
-    def _media(self, files: Sequence[str]) -> Media:
+    def _media(self, files: Sequence[str], sizes: Sequence[int] | None = None) -> Media:
+        if sizes is not None and len(sizes) != len(files):
+            raise ValueError("sizes must give one size per file")
         parts = []
-        for path in files:
+        for n, path in enumerate(files):
             part_id = self._next_part
             self._next_part += 1
-            parts.append(Part(id=part_id, file=path, size=700_000_000 + part_id, duration=3_600_000))
+            size = 700_000_000 + part_id if sizes is None else int(sizes[n])
+            parts.append(Part(id=part_id, file=path, size=size, duration=3_600_000))
         media = Media(id=self._next_media, duration=3_600_000 * len(parts), parts=parts)
         self._next_media += 1
         return media
@@ -544,8 +570,9 @@ class Library:
         return season
 
     def _add_scanned(self, section: Section, found: UnscannedFile) -> int | None:
+        sizes = None if found.size is None else [found.size]
         if section.kind == "movie":
-            return self.add_movie(section.key, [found.path], found.title)
+            return self.add_movie(section.key, [found.path], found.title, sizes=sizes)
         mark = _EPISODE_MARK.search(file_stem(found.path))
         if mark is None:
             return None
@@ -555,7 +582,7 @@ class Library:
         else:
             show_title = folders[-1] if folders else file_stem(found.path)
         return self.add_episode(
-            section.key, show_title, int(mark.group(1)), int(mark.group(2)), [found.path], found.title
+            section.key, show_title, int(mark.group(1)), int(mark.group(2)), [found.path], found.title, sizes
         )
 
     def _tag_from_spec(self, kind: str, spec: TagSpec) -> Tag:

@@ -22,7 +22,7 @@ from typing import Any
 
 from graphql import GraphQLSchema, graphql_sync
 
-from ..http import EmulatorServer, Request, Response
+from ..http import EmulatorServer, FaultRule, Request, Response
 from . import auth, graphql_http, images, resolvers
 from .model import Library, LibraryError, utc_now
 from .query import SceneQueries
@@ -39,9 +39,12 @@ class StashEmulator(EmulatorServer):
 
     garbage_content_type = "application/json"
 
-    def __init__(self, api_key: str | None = None, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, api_key: str | None = None, port: int = 0, host: str = "127.0.0.1", *, windows: bool = False
+    ) -> None:
+        """``windows=True``: a Stash running on Windows (paths like ``D:\\Videos\\a.mp4``)."""
         super().__init__(host=host, port=port)
-        self.library = Library()
+        self.library = Library(windows=windows)
         self.scene_queries = SceneQueries(self.library)
         self.schema: GraphQLSchema = resolvers.build()
         #: Called as ``on_mutation(hook_type, object_id, input, input_fields)``.
@@ -93,6 +96,36 @@ class StashEmulator(EmulatorServer):
     def set_plugin_settings(self, plugin_id: str, settings: Mapping[str, Any]) -> None:
         self.library.set_plugin_settings(plugin_id, settings)
 
+    def fail_resolvers(
+        self,
+        message: str = "database is locked",
+        *,
+        fields: Iterable[str] = (),
+        times: int | None = None,
+        fraction: float = 1.0,
+    ) -> FaultRule:
+        """GraphQL requests answer HTTP 200 with ``errors: [{message, path}]`` and null data where
+        the named root fields (default: all) failed, as Stash does when SQLite is busy.
+
+        ``times``/``fraction`` count requests in which a field failed (a request
+        that asks for none of ``fields`` passes and does not count); remove the
+        rule with ``faults.remove(rule)``; ``rule.hits`` is how many failed.
+        """
+        return self.faults.add(r"^/graphql$", error=message, where=tuple(fields), times=times, fraction=fraction)
+
+    def fail_inside(self, request: Request, rule: FaultRule) -> Response:
+        if request.path != auth.GRAPHQL_PATH:
+            return super().fail_inside(request, rule)
+        verdict = self._credentials.check(request)
+        if verdict is not auth.Verdict.ALLOW:
+            self.faults.refund(rule)
+            return self.handle(request)  # refused before any resolver runs
+        failure = resolvers.Failure(rule.error or "", frozenset(rule.where))
+        response = self._graphql(request, failure)
+        if not failure.fired:  # none of the named fields was asked for: this request does not count
+            self.faults.refund(rule)
+        return response
+
     # -- seeding --------------------------------------------------------------
     def add_studio(self, name: str, parent_id: str | None = None, image: bytes | None = None) -> str:
         parent = None if parent_id is None else int(parent_id)
@@ -125,11 +158,17 @@ class StashEmulator(EmulatorServer):
         cover: bytes | None = None,
         id: str | None = None,
         stash_ids: Iterable[Mapping[str, str]] = (),
+        screenshot: bool = True,
     ) -> str:
-        """Add a scene; ``files=None`` means one file at /data/scene-<id>.mp4 (size 123, 60 s)."""
+        """Add a scene; ``files=None`` means one file at /data/scene-<id>.mp4 (size 123, 60 s).
+
+        ``screenshot=False``: the scan made no screenshot (generation off, or
+        ffmpeg failed), so until a cover is set Stash serves its SVG placeholder.
+        """
         scene_id = self.library.add_scene(
             files=files,
             cover=cover,
+            screenshot=screenshot,
             id=None if id is None else int(id),
             title=title,
             details=details,
@@ -167,10 +206,13 @@ class StashEmulator(EmulatorServer):
         return found
 
     def screenshot(self, scene_id: str) -> bytes:
+        """What ``paths.screenshot`` serves: the cover, else the scan's screenshot, else the placeholder."""
         scene = self.library.scenes.get(int(scene_id))
         if scene is None:
             raise KeyError(f"scene with id {scene_id} not found")
-        return scene.cover if scene.cover is not None else images.png(f"scene:{scene.id}")
+        if scene.cover is not None:
+            return scene.cover
+        return images.png(f"scene:{scene.id}") if scene.screenshot else images.SCENE_PLACEHOLDER_SVG
 
     # -- hooks ------------------------------------------------------------------
     def run_hook(
@@ -202,14 +244,14 @@ class StashEmulator(EmulatorServer):
             return self._image(kind, match.group(2) or match.group(4), request)
         return _not_found()
 
-    def _graphql(self, request: Request) -> Response:
+    def _graphql(self, request: Request, failure: resolvers.Failure | None = None) -> Response:
         """gqlgen's transports: OPTIONS, GET with ?query=, POST with a JSON body."""
         if request.method == "OPTIONS":
             return Response(status=200, headers={"Allow": "OPTIONS, GET, POST"})
         media_type = (request.header("content-type") or "").split(";")[0].strip().lower()
         if (request.method == "POST" and media_type != graphql_http.JSON) or request.method not in ("GET", "POST"):
             return graphql_http.decode_error("transport not supported")
-        context = resolvers.Context(self, f"http://{request.header('host') or self.url[7:]}")
+        context = resolvers.Context(self, f"http://{request.header('host') or self.url[7:]}", failure)
         self._in_flight.session = request.cookies.get("session")
         try:
             if request.method == "GET":
