@@ -38,7 +38,7 @@ from types import FrameType
 from plexsync.config import BOOTSTRAP_SETTINGS, env_name
 
 from .consumer import REPO
-from .library import MAX_SCENES, MIN_SCENES, GeneratedScene, Library, generate_library
+from .library import EXTRAS, MAX_SCENES, MIN_SCENES, SETUPS, GeneratedScene, Library, generate_library
 from .plex import PlexEmulator
 from .plugin_host import Invocation, PluginHost
 from .stash import StashEmulator
@@ -83,6 +83,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--no-plugin", action="store_true", help="serve Stash without the PlexSync plugin: edits fire no hook"
+    )
+    parser.add_argument(
+        "--setup",
+        choices=("linux", *SETUPS),
+        default="linux",
+        help="which hosts Stash and Plex run on: stash_windows and plex_windows use drive, UNC and \\\\?\\ roots",
+    )
+    parser.add_argument(
+        "--extras",
+        default="",
+        metavar="A,B",
+        help=f"comma-separated ways the two sides disagree: {', '.join(EXTRAS)}",
+    )
+    parser.add_argument(
+        "--scan-delay", type=float, default=0.0, metavar="S", help="seconds a Plex partial scan takes (default 0)"
+    )
+    parser.add_argument(
+        "--frozen-section-stamps",
+        action="store_true",
+        help="Plex's section stamps (scannedAt, updatedAt, contentChangedAt) never move, even after a scan",
     )
     return parser
 
@@ -187,9 +207,18 @@ def watch_plex(plex: PlexEmulator, console: Console, stop: threading.Event) -> t
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     data_dir = (args.data_dir or Path(tempfile.mkdtemp(prefix="plexsync-playground-")) / "data").resolve()
-    library = generate_library(args.scenes, seed=args.seed)
-    stash = StashEmulator(api_key=secrets.token_hex(16), port=args.stash_port)
-    plex = PlexEmulator(token=secrets.token_urlsafe(15), port=args.plex_port)
+    extras = tuple(name.strip() for name in args.extras.split(",") if name.strip())
+    unknown = sorted(set(extras) - set(EXTRAS))
+    if unknown:
+        _parser().error(f"unknown --extras {', '.join(unknown)} (known: {', '.join(EXTRAS)})")
+    library = generate_library(args.scenes, seed=args.seed, setup=args.setup, extras=extras)
+    stash = StashEmulator(api_key=secrets.token_hex(16), port=args.stash_port, windows=library.stash_windows)
+    plex = PlexEmulator(
+        token=secrets.token_urlsafe(15),
+        port=args.plex_port,
+        scan_delay=args.scan_delay,
+        frozen_section_stamps=args.frozen_section_stamps,
+    )
     library.seed(stash, plex)
     console = Console()
     stop = threading.Event()
