@@ -60,6 +60,20 @@ class ItemNotInPlex(Transient):
     """No Plex item has the scene's file (yet): Plex may still be scanning."""
 
 
+class NotScannedYet(ItemNotInPlex):
+    """The file lies inside a Plex library's folder, but Plex has no item for it
+    yet: the worker asked Plex to scan the folder and waits for it."""
+
+
+class OutsidePlex(SyncError):
+    """The scene's files lie under no folder of any Plex library used: nothing
+    to sync and nothing to retry. Not an error: a library may hold only part of Stash."""
+
+    def __init__(self, reason: str, plex_path: str) -> None:
+        self.plex_path = plex_path
+        super().__init__(reason)
+
+
 def _root_cause(exc: BaseException) -> BaseException:
     seen = set()
     while exc.__context__ is not None and id(exc) not in seen:
