@@ -187,8 +187,7 @@ class PlexIndex:
         for target in stale:
             if target not in seen:
                 self._files.remove(target)
-        now = time.monotonic()
-        self._listed_at[section.id] = self._caught_up_at[section.id] = now
+        self._listed_at[section.id] = time.monotonic()
 
     def _files_of_section(self, section_id: int) -> Iterable[PlexTarget]:
         return [t for t in self._files._files_of if t.section_id == section_id]
