@@ -54,7 +54,7 @@ def unmatched(plex: PlexWriter, found: SceneMatch[PlexTarget]) -> SyncError:
             asked.append(f"{file.folder!r} of library {section.title!r}")
     first = waiting[0]
     scan = f"asked Plex to scan {', '.join(asked)}" if asked else "a scan of its folder was asked for already"
-    return NotScannedYet(f"Plex has no item for {first.plex_path!r} (Stash path {first.stash_path!r}) yet; {scan}")
+    return NotScannedYet(f"no Plex item has the file {first.plex_path!r} (Stash path {first.stash_path!r}) yet; {scan}")
 
 
 def sync_scene(stash: StashReader, plex: PlexWriter, path_map: PathMap, scene_id: str) -> SyncResult:
