@@ -11,12 +11,17 @@ Facts of real Stash kept here because clients trip on them:
   ``sqlite.Timestamp``); two edits within one second leave ``updated_at``
   unchanged, and filters compare that text, not instants;
 - an unset title/code/details/director reads back as ``""``, never null;
-- a scene with no file must have a title.
+- a scene with no file must have a title;
+- on a Windows host (``Library(windows=True)``) paths are Windows paths
+  (``D:\\Videos\\a.mp4``, ``\\\\NAS\\share\\...``, ``\\\\?\\D:\\...``) and ``basename``
+  and folders are split as Go's ``path/filepath`` splits them there: on ``\\``
+  (and ``/``), keeping a drive, UNC share or ``\\\\?\\`` prefix whole.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ntpath
 import posixpath
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -62,10 +67,7 @@ class VideoFile:
     oshash: str
     mod_time: str
     created_at: str
-
-    @property
-    def basename(self) -> str:
-        return posixpath.basename(self.path)
+    basename: str
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class Scene:
     groups: tuple[tuple[int, int | None], ...]
     stash_ids: tuple[StashId, ...]
     files: tuple[VideoFile, ...]
-    cover: bytes | None  # None: the screenshot Stash generated at scan time
+    cover: bytes | None  # None: the screenshot Stash generated at scan time, if any
     created_at: str
     updated_at: str
     updated_unix: int
@@ -167,6 +169,8 @@ class Library:
     """Every record of one emulated Stash, with the id counters Stash keeps."""
 
     clock: Callable[[], datetime] = utc_now
+    #: Stash runs on Windows: paths split as Go's filepath does there.
+    windows: bool = False
     scenes: dict[int, Scene] = field(default_factory=dict)
     studios: dict[int, Studio] = field(default_factory=dict)
     performers: dict[int, Performer] = field(default_factory=dict)
@@ -181,6 +185,11 @@ class Library:
     _file_owner: dict[str, int] = field(default_factory=dict)
     _next: dict[str, int] = field(default_factory=dict)
     _last_stamp: tuple[str, int] = ("", -1)
+
+    @property
+    def paths(self) -> Any:
+        """The path module of the host Stash runs on (``ntpath`` on Windows)."""
+        return ntpath if self.windows else posixpath
 
     # -- time and ids -------------------------------------------------------
     def _stamp(self) -> tuple[str, int]:
@@ -243,7 +252,7 @@ class Library:
         id: int | None = None,
         **fields: Any,
     ) -> int:
-        """Create a scene; ``files=None`` gives it one file at /data/scene-<id>.mp4."""
+        """Create a scene; ``files=None`` gives it one file at /data/scene-<id>.mp4 (Windows: D:\\data\\...)."""
         with self.lock:
             if id is not None and id in self.scenes:
                 raise LibraryError(f"scene with id {id} already exists")
@@ -251,7 +260,8 @@ class Library:
             scene_id = self._next.get("scene", 1) if id is None else id
             text, unix = self._stamp()
             if files is None:
-                files = ({"path": f"/data/scene-{scene_id}.mp4", "size": 123, "duration": 60.0},)
+                path = self.paths.join("D:\\" if self.windows else "/", "data", f"scene-{scene_id}.mp4")
+                files = ({"path": path, "size": 123, "duration": 60.0},)
             values = self._checked_fields(fields, has_files=bool(files))
             if not files and not values.get("title"):
                 raise LibraryError("title must be set if scene has no files")
@@ -366,6 +376,7 @@ class Library:
             if owner is not None and owner != scene_id:
                 raise LibraryError(f"file {spec['path']} already belongs to scene {owner}")
         made = []
+        paths = self.paths
         for spec in specs:
             path = str(spec["path"])
             self._file_owner[path] = scene_id
@@ -373,7 +384,7 @@ class Library:
                 VideoFile(
                     id=self._new_id("file"),
                     path=path,
-                    folder_id=self._folder(posixpath.dirname(path) or "/", stamp),
+                    folder_id=self._folder(paths.dirname(path) or paths.sep, stamp),
                     size=int(spec.get("size", 0)),
                     duration=float(spec.get("duration", 0.0)),
                     width=int(spec.get("width", 1920)),
@@ -382,10 +393,11 @@ class Library:
                     audio_codec=str(spec.get("audio_codec", "aac")),
                     frame_rate=float(spec.get("frame_rate", 29.97)),
                     bit_rate=int(spec.get("bit_rate", 8_000_000)),
-                    format=str(spec.get("format", posixpath.splitext(path)[1].lstrip(".") or "mp4")),
+                    format=str(spec.get("format", paths.splitext(path)[1].lstrip(".") or "mp4")),
                     oshash=hashlib.sha1(path.encode()).hexdigest()[:16],
                     mod_time=stamp,
                     created_at=stamp,
+                    basename=paths.basename(path),
                 )
             )
         return tuple(made)
@@ -394,7 +406,7 @@ class Library:
         known = self._folder_ids.get(path)
         if known is not None:
             return known
-        parent = posixpath.dirname(path)
+        parent = self.paths.dirname(path)
         parent_id = self._folder(parent, stamp) if parent != path else None
         folder = Folder(self._new_id("folder"), path, parent_id, stamp)
         self.folders[folder.id] = folder

@@ -194,7 +194,7 @@ def system_status(_: None, info: GraphQLResolveInfo) -> dict[str, Any]:
         "configPath": f"{CONFIG_DIR}/config.yml",
         "appSchema": 75,
         "status": "OK",
-        "os": "linux",
+        "os": "windows" if _lib(info).windows else "linux",
         "workingDir": "/root",
         "homeDir": "/root",
     }

@@ -39,9 +39,12 @@ class StashEmulator(EmulatorServer):
 
     garbage_content_type = "application/json"
 
-    def __init__(self, api_key: str | None = None, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, api_key: str | None = None, port: int = 0, host: str = "127.0.0.1", *, windows: bool = False
+    ) -> None:
+        """``windows=True``: a Stash running on Windows (paths like ``D:\\Videos\\a.mp4``)."""
         super().__init__(host=host, port=port)
-        self.library = Library()
+        self.library = Library(windows=windows)
         self.scene_queries = SceneQueries(self.library)
         self.schema: GraphQLSchema = resolvers.build()
         #: Called as ``on_mutation(hook_type, object_id, input, input_fields)``.
