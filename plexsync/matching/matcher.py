@@ -6,10 +6,12 @@ A Stash file's Plex path (from the path rules) is looked up, in this order:
 2. under its normalised key (NFC, one separator, case-folded for Windows
    paths), but only when exactly one Plex file has that key: two files whose
    names differ only in normal form are two files, never merged;
-3. by file name plus size across all sections (a path rule that is wrong or
-   missing), again only when exactly one Plex file fits. Two files that share
-   a name are never confused: without a unique name-and-size match there is
-   no guess.
+3. by file name plus size across all sections, again only when exactly one
+   Plex file fits, and only when the Plex path lies outside every library's
+   folders (so a path rule must be wrong or missing). A file whose rules lead
+   into a library folder matches its own path or nothing: a copy of it with
+   the same name and size elsewhere is never taken for it, and without a
+   unique name-and-size match there is no guess.
 
 A file found by none of these lies either inside a folder of a Plex library
 (Plex has not scanned it yet: "waiting") or outside all of them ("outside":
@@ -158,10 +160,12 @@ def match_file(
     found = index.by_path(plex_path)
     if found:
         return FileMatch(stash_path, plex_path, size, PATH, found, covering)
+    if covering:  # the rules lead into a library: only this very file will do, once Plex has it
+        return FileMatch(stash_path, plex_path, size, WAITING, [], covering)
     found = index.by_name_and_size(plex_path, size)
     if found:
         return FileMatch(stash_path, plex_path, size, FALLBACK, found, covering)
-    return FileMatch(stash_path, plex_path, size, WAITING if covering else OUTSIDE, [], covering)
+    return FileMatch(stash_path, plex_path, size, OUTSIDE, [], covering)
 
 
 def match_scene(

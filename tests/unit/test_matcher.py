@@ -75,9 +75,9 @@ def test_two_files_with_the_same_name_and_size_are_never_guessed():
     assert found.targets == []
 
 
-def test_a_missing_file_of_the_same_name_is_not_matched_to_its_namesake():
+def test_a_file_inside_a_library_never_takes_its_namesake_even_of_the_same_size():
     plex = index(("a", [("/media/movies/x/video.mp4", 100)]))
-    found = match_file(plex, [MOVIES], RULES, "/data/movies/y/video.mp4", 101)
+    found = match_file(plex, [MOVIES], RULES, "/data/movies/y/video.mp4", 100)
     assert (found.outcome, found.targets) == (WAITING, [])
 
 
