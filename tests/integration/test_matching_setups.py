@@ -152,7 +152,8 @@ def test_multi_part_items_episodes_and_a_file_in_two_sections_update_every_item(
     )
     worlds.append(world)
     movies, favourites, shows = sorted(s.key for s in world.plex.library.sections.values())
-    heat = world.plex.add_movie(movies, files=["/media/plex/movies/Heat - cd1.avi", "/media/plex/movies/Heat - cd2.avi"])
+    heat_files = ["/media/plex/movies/Heat - cd1.avi", "/media/plex/movies/Heat - cd2.avi"]
+    heat = world.plex.add_movie(movies, files=heat_files)
     both = [world.plex.add_movie(s, files=["/media/plex/movies/Favourites/Fav.mkv"]) for s in (movies, favourites)]
     episode = world.plex.add_episode(
         shows, show_title="Show", season=1, episode=2, files=["/media/plex/shows/Show/Season 01/Show - S01E02.mp4"]
