@@ -74,7 +74,8 @@ class MatchReport:
         if self.unmatched:
             lines.append("Scenes not matched by path:")
             for item in self.unmatched[:LISTED_PATHS]:
-                line = f"  scene {item.scene_id} [{item.outcome}] {item.stash_path} -> {item.plex_path}"
+                mapped = item.plex_path if self.path_map.rule_for(item.stash_path) else "(no rule applies)"
+                line = f"  scene {item.scene_id} [{item.outcome}] {item.stash_path} -> {mapped}"
                 if item.nearest:
                     line += f"; Plex has {item.nearest}"
                 lines.append(line)
