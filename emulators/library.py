@@ -10,17 +10,35 @@ one file can sit in two Plex libraries. :func:`generate_library` produces all
 of that deterministically from a seed, and :meth:`Library.seed` loads it into
 both emulators with direct Python calls, no HTTP (100,000 scenes: about
 3 s to generate and 6 s to seed, most of it inside the emulators).
+
+Where Stash and Plex *disagree* about a file, the variety is opt-in, so the
+default library stays exactly what it was (tests pin it):
+
+- ``setup=`` names the hosts: ``"linux"`` (both POSIX, the default),
+  ``"stash_windows"`` (Stash on Windows with a drive, a UNC share and a
+  ``\\\\?\\`` long-path root; Plex on Linux) or ``"plex_windows"`` (Stash on
+  Linux; Plex on Windows with the same three kinds of root), see :data:`SETUPS`;
+- ``extras=`` adds scene traits from :data:`EXTRAS` (Unicode form or case that
+  differ between the sides, coverless scenes, same-name-and-size twins, files
+  Plex holds under a folder no path rule covers).
+
+Every file has one size, known to both sides (Stash ``files { size }``, Plex
+``Part size=``), as the same file on disk would.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
+import ntpath
+import posixpath
 import random
+import re
 import struct
 import unicodedata
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -54,6 +72,34 @@ TRAITS = (
     "special_chars",  # & # % ' [ ] in the file name: URL-encoding traps
     "generic_name",  # video.mp4 and friends, the same name in many folders
 )
+
+#: Opt-in traits (``generate_library(extras=...)``); each draws from its own
+#: random stream, so turning one on does not reshuffle the rest of the library.
+EXTRAS = (
+    "nf_differs",  # Stash's path in one Unicode form (NFD/NFC), Plex's Part.file in the other
+    "case_differs",  # Windows Plex only: Part.file differs in case from what the path rule gives
+    "coverless",  # Stash has no cover: paths.screenshot serves Stash's SVG placeholder
+    "twin",  # two scenes whose files share name and size in different folders; one Plex has not scanned
+    "unmapped",  # Plex holds the file under a folder no path rule covers (same name and size)
+)
+
+#: Hosts per ``setup``: top folder -> (Stash root, Plex root; None: no Plex section covers it).
+SETUPS: dict[str, dict[str, tuple[str, str | None]]] = {
+    "stash_windows": {
+        "movies": ("D:\\Movies", "/media/plex/movies"),
+        "archive": ("\\\\NAS\\media\\archive", "/mnt/nas/archive"),
+        "shows": ("\\\\?\\E:\\TV Shows", "/media/plex/shows"),
+        "private": ("D:\\Private", None),
+    },
+    "plex_windows": {
+        "movies": ("/data/stash/movies", "C:\\Media\\Movies"),
+        "archive": ("/data/stash/archive", "\\\\NAS\\media\\archive"),
+        "shows": ("/data/stash/shows", "\\\\?\\C:\\Media\\TV Shows"),
+        "private": ("/data/stash/private", None),
+    },
+}
+#: Where ``unmapped`` files sit in Plex: a folder of the Movies section that no path rule names.
+UNMAPPED_ROOTS = {"posix": "/srv/old-plex", "windows": "D:\\Old Plex"}
 
 _FIRST = (
     "Anna", "Bella", "Chloé", "Dana", "Élodie", "Fiona", "Greta", "Hana", "Iris", "Jade",
@@ -173,22 +219,63 @@ class Library:
     plex_entries: list[PlexEntry]
     #: Plex section title -> section id, once seeded.
     section_ids: dict[str, int] = field(default_factory=dict)
+    setup: str = "linux"
+    extras: frozenset[str] = frozenset()
+    #: (Stash root, Plex root) pairs a user would write as path rules; one pair on "linux".
+    roots: list[tuple[str, str]] = field(default_factory=list)
+    #: Plex folders of the Movies section beyond ``plex_root/movies`` and ``/archive`` (``unmapped``).
+    extra_movie_locations: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.roots:
+            self.roots = [(self.stash_root, self.plex_root)]
+
+    @property
+    def stash_windows(self) -> bool:
+        """Stash runs on Windows: seed a ``StashEmulator(windows=True)``."""
+        return self.setup == "stash_windows"
+
+    @property
+    def plex_windows(self) -> bool:
+        return self.setup == "plex_windows"
 
     @property
     def path_map(self) -> str:
-        """The PLEXSYNC_PATH_MAP a user of this library would configure."""
-        return f"{self.stash_root}={self.plex_root}"
+        """The PLEXSYNC_PATH_MAP a user of this library would configure (longest prefix first)."""
+        rules = sorted(self.roots, key=lambda pair: -len(pair[0]))
+        return ";".join(f"{stash}={plex}" for stash, plex in rules)
 
     def to_plex(self, stash_path: str) -> str:
-        if not stash_path.startswith(self.stash_root + "/"):
-            raise ValueError(f"{stash_path!r} is not under {self.stash_root}")
-        return self.plex_root + stash_path[len(self.stash_root) :]
+        """What the path rules make of a Stash path (separators converted; no case or Unicode change)."""
+        for stash_root, plex_root in sorted(self.roots, key=lambda pair: -len(pair[0])):
+            stash_sep = "\\" if _is_windows_path(stash_root) else "/"
+            if stash_path.startswith(stash_root + stash_sep):
+                rest = stash_path[len(stash_root) + 1 :]
+                plex_sep = "\\" if _is_windows_path(plex_root) else "/"
+                return plex_root + plex_sep + rest.replace(stash_sep, plex_sep)
+        raise ValueError(f"{stash_path!r} is not under {self.path_map}")
+
+    def plex_locations(self, section: str) -> list[str]:
+        """The folders of one Plex section, in this library's setup."""
+        _, folders = SECTIONS[section]
+        if self.setup == "linux":
+            found = [f"{self.plex_root}/{folder}" for folder in folders]
+        else:
+            found = []
+            for folder in folders:
+                top, _, rest = folder.partition("/")
+                root = SETUPS[self.setup][top][1]
+                assert root is not None
+                found.append(_join(root, rest) if rest else root)
+        return found + (self.extra_movie_locations if section == "Movies" else [])
 
     def with_trait(self, trait: str) -> list[GeneratedScene]:
         return [scene for scene in self.scenes if trait in scene.traits]
 
     def seed(self, stash: StashEmulator, plex: PlexEmulator) -> None:
         """Load the library into both emulators; fills ``stash_id`` and ``rating_keys``."""
+        if stash.library.windows != self.stash_windows:
+            raise ValueError(f"this library's Stash needs StashEmulator(windows={self.stash_windows})")
         with _gc_paused():
             self._seed_stash(stash)
             self._seed_plex(plex)
@@ -221,25 +308,30 @@ class Library:
                 fields["tag_ids"] = [tag_ids[name] for name in scene.tags]
             if scene.group:
                 fields["groups"] = ((group_ids[scene.group[0]], scene.group[1]),)
+            if "coverless" in scene.traits:
+                fields["screenshot"] = False
             scene.stash_id = str(stash.add_scene(files=tuple(scene.files), **fields))
 
     def _seed_plex(self, plex: PlexEmulator) -> None:
-        for title, (kind, folders) in SECTIONS.items():
-            locations = [f"{self.plex_root}/{folder}" for folder in folders]
-            self.section_ids[title] = plex.add_section(title=title, kind=kind, locations=locations)
+        for title, (kind, _) in SECTIONS.items():
+            self.section_ids[title] = plex.add_section(title=title, kind=kind, locations=self.plex_locations(title))
+        size_of = {p: int(f["size"]) for s in self.scenes for p, f in zip(s.plex_paths, s.files, strict=True)}  # type: ignore[call-overload]
         entry_keys: list[list[int]] = []
         for entry in self.plex_entries:
             keys: list[int] = []
+            sizes = [size_of[path] for path in entry.files]
             for section in entry.sections:
                 sid = self.section_ids[section]
                 if not entry.scanned:
-                    for path in entry.files:
-                        plex.add_unscanned_file(sid, path)
+                    for path, size in zip(entry.files, sizes, strict=True):
+                        plex.add_unscanned_file(sid, path, size=size)
                 elif entry.kind == "episode":
                     assert entry.show is not None and entry.season is not None and entry.episode is not None
-                    keys.append(plex.add_episode(sid, entry.show, entry.season, entry.episode, list(entry.files)))
+                    keys.append(
+                        plex.add_episode(sid, entry.show, entry.season, entry.episode, list(entry.files), sizes=sizes)
+                    )
                 else:
-                    keys.append(plex.add_movie(sid, list(entry.files)))
+                    keys.append(plex.add_movie(sid, list(entry.files), sizes=sizes))
             entry_keys.append(keys)
         for scene in self.scenes:
             scene.rating_keys = list(dict.fromkeys(k for i in scene.entries for k in entry_keys[i]))
@@ -249,13 +341,33 @@ class Library:
 
 
 def generate_library(
-    scenes: int, seed: int = 1, stash_root: str = "/data/stash", plex_root: str = "/media/plex"
+    scenes: int,
+    seed: int = 1,
+    stash_root: str = "/data/stash",
+    plex_root: str = "/media/plex",
+    *,
+    setup: str = "linux",
+    extras: Iterable[str] = (),
 ) -> Library:
-    """A library of ``scenes`` Stash scenes, the same for the same arguments."""
+    """A library of ``scenes`` Stash scenes, the same for the same arguments.
+
+    ``setup`` and ``extras``: see the module docstring, :data:`SETUPS` and
+    :data:`EXTRAS`. The roots given apply to ``setup="linux"`` only.
+    """
     if not MIN_SCENES <= scenes <= MAX_SCENES:
         raise ValueError(f"scenes must be between {MIN_SCENES} and {MAX_SCENES}, not {scenes}")
+    wanted = frozenset(extras)
+    if setup != "linux" and setup not in SETUPS:
+        raise ValueError(f"setup must be one of linux, {', '.join(SETUPS)}; not {setup!r}")
+    if wanted - set(EXTRAS):
+        raise ValueError(f"unknown extras {sorted(wanted - set(EXTRAS))}; known: {', '.join(EXTRAS)}")
+    if "case_differs" in wanted and setup != "plex_windows":
+        raise ValueError("case_differs needs setup='plex_windows': on other hosts a case change is another file")
     with _gc_paused():
-        return _Generator(scenes, seed, stash_root.rstrip("/"), plex_root.rstrip("/")).build()
+        library = _Generator(scenes, seed, stash_root.rstrip("/"), plex_root.rstrip("/")).build()
+        if setup != "linux" or wanted:
+            _Disagreements(library, setup, wanted).apply()
+        return library
 
 
 @contextlib.contextmanager
@@ -598,3 +710,187 @@ class _Generator:
 
     def _plex(self, stash_path: str) -> str:
         return self.plex_root + stash_path[len(self.stash_root) :]
+
+
+# -- where the two sides disagree (opt-in) ------------------------------------------
+
+
+def _is_windows_path(path: str) -> bool:
+    return bool(re.match(r"^(?:[A-Za-z]:|\\\\)", path))
+
+
+def _flavour(path: str):  # type: ignore[no-untyped-def]
+    return ntpath if _is_windows_path(path) else posixpath
+
+
+def _join(root: str, rel: str) -> str:
+    """``root`` + a POSIX relative path, in the root's own separator."""
+    sep = "\\" if _is_windows_path(root) else "/"
+    return root + sep + rel.replace("/", sep) if rel else root
+
+
+class _Disagreements:
+    """Moves a generated library onto other hosts (``setup``) and adds the ``extras``.
+
+    It runs after the main generator, with random streams of its own, so the
+    default library is untouched and each extra picks the same scenes whether
+    or not the others are on. Files are keyed by their original Stash path.
+    """
+
+    def __init__(self, library: Library, setup: str, extras: frozenset[str]) -> None:
+        self.lib = library
+        self.setup = setup
+        self.extras = extras
+        self.origin = library.stash_root  # every key starts with it
+        self.stash_of: dict[str, str] = {}
+        self.plex_of: dict[str, str] = {}
+        self.owner: dict[str, GeneratedScene] = {}
+        self.key_of_plex: dict[str, str] = {}
+        for scene in library.scenes:
+            for spec, plex_path in zip(scene.files, scene.plex_paths, strict=True):
+                key = str(spec["path"])
+                self.stash_of[key], self.plex_of[key], self.owner[key] = key, plex_path, scene
+                self.key_of_plex[plex_path] = key
+        self.in_plex = {self.key_of_plex[p] for entry in library.plex_entries for p in entry.files}
+
+    def _rng(self, name: str) -> random.Random:
+        return random.Random(f"{self.lib.seed_value}:{name}")
+
+    def apply(self) -> None:
+        if self.setup != "linux":
+            self._rehost()
+        for extra in ("twin", "unmapped", "nf_differs", "case_differs", "coverless"):  # moves before renames
+            if extra in self.extras:
+                getattr(self, "_" + extra)()
+        self._write_back()
+        self.lib.setup, self.lib.extras = self.setup, self.extras
+
+    def _mark(self, key: str, *traits: str) -> None:
+        scene = self.owner[key]
+        scene.traits = scene.traits | set(traits)
+
+    def _simple_movies(self, *excluded: str) -> list[GeneratedScene]:
+        """Scanned one-file movies with a Plex item of their own: safe to rename or move."""
+        skip = {"two_sections", "multipart", "multifile", "outside_plex", "unscanned", *excluded}
+        return [s for s in self.lib.scenes if s.kind == "movie" and s.scanned and not (s.traits & skip)]
+
+    def _rehost(self) -> None:
+        lib, roots = self.lib, SETUPS[self.setup]
+        movies = roots["movies"][1]
+        assert movies is not None
+        beside_movies = _flavour(movies).dirname(movies)  # where an uncovered folder would sit for Plex
+        for key in self.stash_of:
+            top, _, rest = key[len(self.origin) + 1 :].partition("/")
+            stash_root, plex_root = roots[top]
+            self.stash_of[key] = _join(stash_root, rest)
+            self.plex_of[key] = _join(plex_root or _join(beside_movies, top), rest)
+        lib.roots = [(s, p) for s, p in roots.values() if p is not None]
+        lib.stash_root, lib.plex_root = lib.roots[0]
+
+    def _nf_differs(self) -> None:
+        rng = self._rng("nf_differs")
+        used_stash, used_plex = set(self.stash_of.values()), set(self.plex_of.values())
+        for key in self.stash_of:
+            if key not in self.in_plex or "unmapped" in self.owner[key].traits:
+                continue
+            stash_path, plex_path = self.stash_of[key], self.plex_of[key]
+            if unicodedata.is_normalized("NFC", stash_path) and unicodedata.is_normalized("NFD", stash_path):
+                continue  # nothing composable in it
+            if rng.random() >= 0.6:
+                continue
+            stash_form, plex_form = ("NFD", "NFC") if rng.random() < 0.5 else ("NFC", "NFD")
+            new_stash = unicodedata.normalize(stash_form, stash_path)
+            new_plex = unicodedata.normalize(plex_form, plex_path)
+            clash = (new_stash != stash_path and new_stash in used_stash) or (
+                new_plex != plex_path and new_plex in used_plex
+            )
+            if clash:
+                continue  # its twin in the other form sits beside it
+            used_stash.add(new_stash)
+            used_plex.add(new_plex)
+            self.stash_of[key], self.plex_of[key] = new_stash, new_plex
+            self._mark(key, "nf_differs")
+
+    def _case_differs(self) -> None:
+        rng = self._rng("case_differs")
+        for key in self.stash_of:
+            if key not in self.in_plex or "unmapped" in self.owner[key].traits or rng.random() >= 0.08:
+                continue
+            plex_path = self.plex_of[key]
+            folder, name = ntpath.split(plex_path)
+            stem, ext = ntpath.splitext(name)
+            variant = int(rng.random() * 4)
+            if variant == 0:
+                changed = ntpath.join(folder, stem + ext.upper())
+            elif variant == 1:
+                changed = ntpath.join(folder, name.lower() if name.lower() != name else name.upper())
+            elif variant == 2:
+                parent, last = ntpath.split(folder)
+                changed = ntpath.join(parent, last.swapcase(), name)
+            else:
+                root = next(p for _, p in self.lib.roots if plex_path.startswith(p))
+                changed = root.lower() + plex_path[len(root) :]
+            if changed != plex_path:
+                self.plex_of[key] = changed
+                self._mark(key, "case_differs")
+
+    def _coverless(self) -> None:
+        rng = self._rng("coverless")
+        for scene in self.lib.scenes:
+            if rng.random() < 0.05:
+                scene.traits = scene.traits | {"coverless"}
+
+    def _twin(self) -> None:
+        """B takes A's file name and size in its own folder, and Plex has not scanned B yet:
+        a name-and-size guess would put B's metadata on A's item."""
+        rng = self._rng("twin")
+        firsts = [s for s in self._simple_movies() if "generic_name" in s.traits]
+        seconds = self._simple_movies("generic_name", "bare")
+        used_stash = set(self.stash_of.values())
+        for _ in range(max(1, len(self.lib.scenes) // 100)):
+            if not firsts or not seconds:
+                return
+            a = firsts.pop(int(rng.random() * len(firsts)))
+            b = seconds.pop(int(rng.random() * len(seconds)))
+            a_key, b_key = str(a.files[0]["path"]), str(b.files[0]["path"])
+            stash_paths, plex_paths = _flavour(self.stash_of[b_key]), _flavour(self.plex_of[b_key])
+            new_stash = stash_paths.join(
+                stash_paths.dirname(self.stash_of[b_key]), stash_paths.basename(self.stash_of[a_key])
+            )
+            folder = stash_paths.dirname(new_stash)
+            if new_stash in used_stash or folder == stash_paths.dirname(self.stash_of[a_key]):
+                continue
+            used_stash.add(new_stash)
+            self.stash_of[b_key] = new_stash
+            self.plex_of[b_key] = plex_paths.join(
+                plex_paths.dirname(self.plex_of[b_key]), plex_paths.basename(self.plex_of[a_key])
+            )
+            b.files[0] = {**b.files[0], "size": a.files[0]["size"]}
+            (entry,) = b.entries
+            self.lib.plex_entries[entry] = dataclasses.replace(self.lib.plex_entries[entry], scanned=False)
+            b.scanned = False
+            self._mark(a_key, "twin")
+            self._mark(b_key, "twin", "unscanned")
+
+    def _unmapped(self) -> None:
+        rng = self._rng("unmapped")
+        root = UNMAPPED_ROOTS["windows" if self.setup == "plex_windows" else "posix"]
+        for scene in self._simple_movies("twin"):
+            if rng.random() >= 0.03:
+                continue
+            key = str(scene.files[0]["path"])
+            _, _, rest = key[len(self.origin) + 1 :].partition("/")
+            self.plex_of[key] = _join(root, rest)
+            self._mark(key, "unmapped")
+        self.lib.extra_movie_locations = [root]
+
+    def _write_back(self) -> None:
+        lib = self.lib
+        for scene in lib.scenes:
+            keys = [str(spec["path"]) for spec in scene.files]
+            scene.files = [{**spec, "path": self.stash_of[k]} for spec, k in zip(scene.files, keys, strict=True)]
+            scene.plex_paths = [self.plex_of[k] for k in keys]
+        lib.plex_entries[:] = [
+            dataclasses.replace(entry, files=tuple(self.plex_of[self.key_of_plex[p]] for p in entry.files))
+            for entry in lib.plex_entries
+        ]

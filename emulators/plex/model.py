@@ -197,6 +197,7 @@ class PlexItem:
 class UnscannedFile:
     path: str
     title: str | None
+    size: int | None = None
 
 
 class Library:
@@ -263,11 +264,12 @@ class Library:
         writers: Iterable[str] = (),
         actors: Iterable[TagSpec] = (),
         locked: Iterable[str] = (),
+        sizes: Sequence[int] | None = None,
     ) -> int:
-        """Add an item as a finished scan would: one Media, one Part per file."""
+        """Add an item as a finished scan would: one Media, one Part per file (``sizes``: their byte sizes)."""
         with self.lock:
             section = self._section(section_id, "movie")
-            item = self._new_item(section, MOVIE, files, title)
+            item = self._new_item(section, MOVIE, files, title, sizes)
             item.summary, item.studio, item.tagline = summary, studio, tagline
             item.content_rating, item.title_sort, item.original_title = (
                 content_rating,
@@ -303,17 +305,18 @@ class Library:
         episode: int,
         files: Sequence[str],
         title: str | None = None,
+        sizes: Sequence[int] | None = None,
     ) -> int:
         """Add an episode, creating its show and season Directory items on first use."""
         with self.lock:
             section = self._section(section_id, "show")
             season_item = self._season(section, show_title, season)
-            item = self._new_item(section, EPISODE, files, title)
+            item = self._new_item(section, EPISODE, files, title, sizes)
             item.parent_key, item.index = season_item.rating_key, episode
             season_item.children.append(item.rating_key)
             return item.rating_key
 
-    def add_unscanned_file(self, section_id: int, path: str, title: str | None = None) -> None:
+    def add_unscanned_file(self, section_id: int, path: str, title: str | None = None, size: int | None = None) -> None:
         """A file on disk that becomes an item only when a scan covers its folder.
 
         In a show section a scan adds only files named with ``SxxEyy``, as Plex's
@@ -321,7 +324,7 @@ class Library:
         """
         with self.lock:
             self._section(section_id)
-            self.unscanned[section_id].append(UnscannedFile(path, title))
+            self.unscanned[section_id].append(UnscannedFile(path, title, size))
 
     # -- reading --------------------------------------------------------------
     def item(self, rating_key: int) -> Item:
@@ -489,7 +492,14 @@ class Library:
             raise ValueError(f"section {section_id} is a {section.kind} section, not a {kind} section")
         return section
 
-    def _new_item(self, section: Section, item_type: int, files: Sequence[str], title: str | None) -> Item:
+    def _new_item(
+        self,
+        section: Section,
+        item_type: int,
+        files: Sequence[str],
+        title: str | None,
+        sizes: Sequence[int] | None = None,
+    ) -> Item:
         if isinstance(files, str):
             raise TypeError("files must be a list of paths, not one string")
         stamp = now()
@@ -508,7 +518,7 @@ class Library:
             updated_at=stamp,
         )
         if files:
-            item.media.append(self._media(files))
+            item.media.append(self._media(files, sizes))
             for path in files:
                 self._files.setdefault(path, []).append(rating_key)
         self.items[rating_key] = item
@@ -516,12 +526,15 @@ class Library:
         section.order.pop(item_type, None)
         return item
 
-    def _media(self, files: Sequence[str]) -> Media:
+    def _media(self, files: Sequence[str], sizes: Sequence[int] | None = None) -> Media:
+        if sizes is not None and len(sizes) != len(files):
+            raise ValueError("sizes must give one size per file")
         parts = []
-        for path in files:
+        for n, path in enumerate(files):
             part_id = self._next_part
             self._next_part += 1
-            parts.append(Part(id=part_id, file=path, size=700_000_000 + part_id, duration=3_600_000))
+            size = 700_000_000 + part_id if sizes is None else int(sizes[n])
+            parts.append(Part(id=part_id, file=path, size=size, duration=3_600_000))
         media = Media(id=self._next_media, duration=3_600_000 * len(parts), parts=parts)
         self._next_media += 1
         return media
@@ -544,8 +557,9 @@ class Library:
         return season
 
     def _add_scanned(self, section: Section, found: UnscannedFile) -> int | None:
+        sizes = None if found.size is None else [found.size]
         if section.kind == "movie":
-            return self.add_movie(section.key, [found.path], found.title)
+            return self.add_movie(section.key, [found.path], found.title, sizes=sizes)
         mark = _EPISODE_MARK.search(file_stem(found.path))
         if mark is None:
             return None
@@ -555,7 +569,7 @@ class Library:
         else:
             show_title = folders[-1] if folders else file_stem(found.path)
         return self.add_episode(
-            section.key, show_title, int(mark.group(1)), int(mark.group(2)), [found.path], found.title
+            section.key, show_title, int(mark.group(1)), int(mark.group(2)), [found.path], found.title, sizes
         )
 
     def _tag_from_spec(self, kind: str, spec: TagSpec) -> Tag:

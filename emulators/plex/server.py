@@ -130,11 +130,13 @@ class PlexEmulator(EmulatorServer):
         episode: int,
         files: list[str],
         title: str | None = None,
+        sizes: list[int] | None = None,
     ) -> int:
-        return self.library.add_episode(section_id, show_title, season, episode, files, title)
+        return self.library.add_episode(section_id, show_title, season, episode, files, title, sizes)
 
-    def add_unscanned_file(self, section_id: int, path: str, title: str | None = None) -> None:
-        self.library.add_unscanned_file(section_id, path, title)
+    def add_unscanned_file(self, section_id: int, path: str, title: str | None = None, size: int | None = None) -> None:
+        """A file on disk that a scan of its folder (``?path=``) or section turns into an item."""
+        self.library.add_unscanned_file(section_id, path, title, size)
 
     def item(self, rating_key: int) -> PlexItem:
         return self.library.snapshot(rating_key)

@@ -40,6 +40,21 @@ def png(seed: str, size: tuple[int, int] = COVER_SIZE) -> bytes:
     )
 
 
+#: What Stash serves at ``/scene/<id>/screenshot`` for a scene with no cover:
+#: its built-in ``internal/static/scene/scene.svg`` (``static.DefaultSceneImage``,
+#: sent with ``http.ServeContent`` under the name scene.svg, hence
+#: ``Content-Type: image/svg+xml``), status 200. The real file is Font Awesome's
+#: white "circle-play" on the view box ``-384 -104 1280 720``; this one draws
+#: the same picture (white disc, play triangle cut out) with its own geometry.
+SCENE_PLACEHOLDER_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="-384 -104 1280 720">\n'
+    b"<!-- a scene without a cover: a white play button, as Stash's scene.svg -->\n"
+    b'    <path d="M256 0a256 256 0 1 0 0 512a256 256 0 1 0 0-512zM192 148v216l176-108z" '
+    b'fill-rule="evenodd" style="fill:#ffffff;fill-opacity:1"/>\n'
+    b"</svg>"
+)
+
+
 def studio_default_svg() -> bytes:
     """Stash serves an SVG placeholder for a studio without an image."""
     return (

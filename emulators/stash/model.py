@@ -136,6 +136,9 @@ class Scene:
     created_at: str
     updated_at: str
     updated_unix: int
+    #: The scan generated a screenshot. Without one (and without a cover) Stash
+    #: serves its built-in SVG placeholder at paths.screenshot.
+    screenshot: bool = True
 
     @property
     def primary_file(self) -> VideoFile | None:
@@ -250,6 +253,7 @@ class Library:
         files: Sequence[Mapping[str, Any]] | None = None,
         cover: bytes | None = None,
         id: int | None = None,
+        screenshot: bool = True,
         **fields: Any,
     ) -> int:
         """Create a scene; ``files=None`` gives it one file at /data/scene-<id>.mp4 (Windows: D:\\data\\...)."""
@@ -287,6 +291,7 @@ class Library:
                 created_at=text,
                 updated_at=text,
                 updated_unix=unix,
+                screenshot=screenshot,
             )
             self.scenes[scene_id] = scene
             self.version += 1

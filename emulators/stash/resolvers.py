@@ -391,7 +391,8 @@ def scene_update(_: None, info: GraphQLResolveInfo, input: dict[str, Any]) -> Sc
 
 def scene_create(_: None, info: GraphQLResolveInfo, input: dict[str, Any]) -> Scene | None:
     library = _lib(info)
-    scene_id = library.add_scene(files=(), cover=_cover(input), **_scene_fields(input))
+    # no file, so no scan and no screenshot: the placeholder until a cover is given
+    scene_id = library.add_scene(files=(), cover=_cover(input), screenshot=False, **_scene_fields(input))
     _ctx(info).state.run_hook(hooks.SCENE_CREATE_POST, scene_id, None, None)
     return library.scenes.get(scene_id)
 

@@ -128,11 +128,17 @@ class StashEmulator(EmulatorServer):
         cover: bytes | None = None,
         id: str | None = None,
         stash_ids: Iterable[Mapping[str, str]] = (),
+        screenshot: bool = True,
     ) -> str:
-        """Add a scene; ``files=None`` means one file at /data/scene-<id>.mp4 (size 123, 60 s)."""
+        """Add a scene; ``files=None`` means one file at /data/scene-<id>.mp4 (size 123, 60 s).
+
+        ``screenshot=False``: the scan made no screenshot (generation off, or
+        ffmpeg failed), so until a cover is set Stash serves its SVG placeholder.
+        """
         scene_id = self.library.add_scene(
             files=files,
             cover=cover,
+            screenshot=screenshot,
             id=None if id is None else int(id),
             title=title,
             details=details,
@@ -170,10 +176,13 @@ class StashEmulator(EmulatorServer):
         return found
 
     def screenshot(self, scene_id: str) -> bytes:
+        """What ``paths.screenshot`` serves: the cover, else the scan's screenshot, else the placeholder."""
         scene = self.library.scenes.get(int(scene_id))
         if scene is None:
             raise KeyError(f"scene with id {scene_id} not found")
-        return scene.cover if scene.cover is not None else images.png(f"scene:{scene.id}")
+        if scene.cover is not None:
+            return scene.cover
+        return images.png(f"scene:{scene.id}") if scene.screenshot else images.SCENE_PLACEHOLDER_SVG
 
     # -- hooks ------------------------------------------------------------------
     def run_hook(
