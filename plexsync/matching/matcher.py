@@ -7,11 +7,13 @@ A Stash file's Plex path (from the path rules) is looked up, in this order:
    paths), but only when exactly one Plex file has that key: two files whose
    names differ only in normal form are two files, never merged;
 3. by file name plus size across all sections, again only when exactly one
-   Plex file fits, and only when the Plex path lies outside every library's
-   folders (so a path rule must be wrong or missing). A file whose rules lead
-   into a library folder matches its own path or nothing: a copy of it with
-   the same name and size elsewhere is never taken for it, and without a
-   unique name-and-size match there is no guess.
+   Plex file fits, and only when either the Plex path lies outside every
+   library's folders (a path rule is wrong or missing) or that one Plex file
+   lies where no path rule leads (a folder the rules do not know). When the
+   rules lead into a library folder *and* could have led to the candidate,
+   the candidate is some other Stash file's (a copy with the same name and
+   size in another folder) and is never taken: the file matches its own path
+   or nothing. Without a unique name-and-size match there is no guess.
 
 A file found by none of these lies either inside a folder of a Plex library
 (Plex has not scanned it yet: "waiting") or outside all of them ("outside":
@@ -108,11 +110,12 @@ class FileIndex(Generic[T]):
             return list(self._exact[next(iter(same_key))])
         return []
 
-    def by_name_and_size(self, plex_path: str, size: int | None) -> list[T]:
+    def by_name_and_size(self, plex_path: str, size: int | None) -> str | None:
+        """The one Plex file with this name and size, or None (none, or several)."""
         if size is None:
-            return []
+            return None
         fits = [p for p in self._by_name.get(name_key(plex_path), ()) if self._size.get(p) == size]
-        return list(self._exact[fits[0]]) if len(fits) == 1 else []
+        return fits[0] if len(fits) == 1 else None
 
     def paths_named(self, plex_path: str) -> list[str]:
         """Every Plex file with this file name (for suggesting a path rule)."""
@@ -160,12 +163,10 @@ def match_file(
     found = index.by_path(plex_path)
     if found:
         return FileMatch(stash_path, plex_path, size, PATH, found, covering)
-    if covering:  # the rules lead into a library: only this very file will do, once Plex has it
-        return FileMatch(stash_path, plex_path, size, WAITING, [], covering)
-    found = index.by_name_and_size(plex_path, size)
-    if found:
-        return FileMatch(stash_path, plex_path, size, FALLBACK, found, covering)
-    return FileMatch(stash_path, plex_path, size, OUTSIDE, [], covering)
+    candidate = index.by_name_and_size(plex_path, size)
+    if candidate is not None and not (covering and path_map.reaches(candidate, stash_path)):
+        return FileMatch(stash_path, plex_path, size, FALLBACK, index.by_path(candidate), covering)
+    return FileMatch(stash_path, plex_path, size, WAITING if covering else OUTSIDE, [], covering)
 
 
 def match_scene(

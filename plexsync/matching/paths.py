@@ -174,6 +174,14 @@ class PathMap:
                 return mapped
         return stash_path
 
+    def reaches(self, plex_path: str, stash_path: str) -> bool:
+        """Whether these rules could have produced ``plex_path`` from some Stash
+        path like ``stash_path``: it lies under a rule's Plex prefix or, with no
+        rules at all, it has the Stash path's style (paths are used as they are)."""
+        if not self.rules:
+            return is_windows(plex_path) == is_windows(stash_path)
+        return any(is_under(plex_path, rule.plex_prefix) for rule in self.rules)
+
     def __str__(self) -> str:
         return ";".join(str(rule) for rule in self.rules)
 

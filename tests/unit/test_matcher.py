@@ -76,9 +76,21 @@ def test_two_files_with_the_same_name_and_size_are_never_guessed():
 
 
 def test_a_file_inside_a_library_never_takes_its_namesake_even_of_the_same_size():
+    """The twin another Stash scene holds: the rules lead to it, so it is that scene's."""
     plex = index(("a", [("/media/movies/x/video.mp4", 100)]))
     found = match_file(plex, [MOVIES], RULES, "/data/movies/y/video.mp4", 100)
     assert (found.outcome, found.targets) == (WAITING, [])
+    same = PathMap.parse("")  # no rules: both sides see the same paths
+    found = match_file(plex, [MOVIES], same, "/media/movies/y/video.mp4", 100)
+    assert (found.outcome, found.targets) == (WAITING, [])
+
+
+def test_a_file_plex_keeps_where_no_rule_leads_is_found_by_name_and_size():
+    """Plex also lists an old folder that no path rule maps to."""
+    old = SectionInfo(1, "movie", "Movies", ("/media/movies", "/srv/old-plex"))
+    plex = index(("a", [("/srv/old-plex/x/clip.mp4", 100)]))
+    found = match_file(plex, [old], RULES, "/data/movies/x/clip.mp4", 100)
+    assert (found.outcome, found.targets) == (FALLBACK, ["a"])
 
 
 def test_waiting_inside_a_section_outside_otherwise():
@@ -113,4 +125,4 @@ def test_re_adding_an_item_replaces_its_files():
     assert plex.by_path("/media/movies/new.mp4") == ["a"]
     assert plex.paths_named("/x/old.mp4") == []
     plex.remove("a")
-    assert len(plex) == 0 and plex.by_name_and_size("/x/new.mp4", 1) == []
+    assert len(plex) == 0 and plex.by_name_and_size("/x/new.mp4", 1) is None

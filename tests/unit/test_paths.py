@@ -144,3 +144,12 @@ def test_suggested_rule_replaces_the_differing_prefix():
     assert suggest_rule("/data/a.mp4", "/media/b.mp4") is None
     assert suggest_rule("/a.mp4", "/media/a.mp4") == Rule("/", "/media")
     assert suggest_rule("a.mp4", "/media/a.mp4") is None  # nothing left to replace on the Stash side
+
+
+def test_reaches_tells_whether_the_rules_could_lead_to_a_plex_path():
+    rules = PathMap.parse(r"/data=/media;D:\Videos=/mnt/videos")
+    assert rules.reaches("/media/x/a.mp4", "/data/y/a.mp4")
+    assert rules.reaches("/mnt/videos/a.mp4", r"D:\Videos\a.mp4")
+    assert not rules.reaches("/srv/old/a.mp4", "/data/y/a.mp4")
+    assert PathMap.parse("").reaches("/srv/old/a.mp4", "/data/a.mp4")
+    assert not PathMap.parse("").reaches("/srv/old/a.mp4", r"D:\a.mp4")
