@@ -81,7 +81,10 @@ class FaultRule:
 
     Exactly one effect is meant per rule: ``status`` (answer with that code),
     ``drop`` (close the connection without an answer), ``garbage`` (200 with
-    a body no parser accepts) or only ``delay`` (answer late, then normally).
+    a body no parser accepts), ``error`` (the server handles the request but
+    fails inside with this message, answering as that server does: see
+    :meth:`EmulatorServer.fail_inside`; ``where`` narrows what fails) or only
+    ``delay`` (answer late, then normally).
     """
 
     pattern: re.Pattern[str]
@@ -90,6 +93,8 @@ class FaultRule:
     delay: float = 0.0
     drop: bool = False
     garbage: bool = False
+    error: str | None = None
+    where: tuple[str, ...] = ()  # for ``error``: which parts fail (the emulator's names); empty: all
     times: int | None = None  # None: unlimited
     fraction: float = 1.0
     hits: int = 0
@@ -117,12 +122,14 @@ class FaultInjector:
         delay: float = 0.0,
         drop: bool = False,
         garbage: bool = False,
+        error: str | None = None,
+        where: tuple[str, ...] = (),
         times: int | None = None,
         fraction: float = 1.0,
     ) -> FaultRule:
         """Declare a fault on paths matching the regular expression ``pattern``."""
-        if not (status or drop or garbage or delay):
-            raise ValueError("a fault needs a status, drop, garbage or delay")
+        if not (status or drop or garbage or delay or error):
+            raise ValueError("a fault needs a status, drop, garbage, error or delay")
         rule = FaultRule(
             pattern=re.compile(pattern),
             method=method,
@@ -130,12 +137,19 @@ class FaultInjector:
             delay=delay,
             drop=drop,
             garbage=garbage,
+            error=error,
+            where=tuple(where),
             times=times,
             fraction=fraction,
         )
         with self._lock:
             self._rules.append(rule)
         return rule
+
+    def refund(self, rule: FaultRule) -> None:
+        """Give back a hit of a rule that fired but found nothing to fail (see ``where``)."""
+        with self._lock:
+            rule.hits = max(0, rule.hits - 1)
 
     def remove(self, rule: FaultRule) -> None:
         with self._lock:
@@ -203,7 +217,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             try:
-                response = emulator.handle(request)
+                failing = rule is not None and rule.error is not None
+                response = emulator.fail_inside(request, rule) if failing else emulator.handle(request)  # type: ignore[arg-type]
             except Exception as exc:  # an emulator bug must still answer like a server
                 response = emulator.internal_error(request, exc)
         emulator._record(request, response.status)
@@ -289,6 +304,14 @@ class EmulatorServer:
     def internal_error(self, request: Request, exc: Exception) -> Response:
         """Answer an unexpected emulator failure without a traceback in the body."""
         return Response(status=500, body=b"Internal Server Error")
+
+    def fail_inside(self, request: Request, rule: FaultRule) -> Response:
+        """Handle ``request`` while the server's own work fails with ``rule.error``.
+
+        The default is a 500 with the message; an emulator whose server answers
+        such failures differently (Stash: HTTP 200 with GraphQL ``errors``) overrides it.
+        """
+        return Response(status=500, body=(rule.error or "").encode())
 
     # -- lifecycle ----------------------------------------------------------
     @property

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 MOVIE, SHOW, SEASON, EPISODE = 1, 2, 3, 4
@@ -59,10 +59,6 @@ def under_folder(path: str, folder: str) -> bool:
     if not path.startswith(folder):
         return False
     return folder.endswith(("/", "\\")) or path[len(folder)] in "/\\"
-
-
-def now() -> int:
-    return int(time.time())
 
 
 @dataclass(slots=True)
@@ -203,7 +199,12 @@ class UnscannedFile:
 class Library:
     """All state of one emulated server; see the module docstring for why it is plain Python."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, freeze_section_stamps: bool = False) -> None:
+        #: Where addedAt/updatedAt come from (replace it to step time in tests).
+        self.clock = clock
+        #: Sections' updatedAt/scannedAt/contentChangedAt never move (nobody has
+        #: checked which of them a real scan moves: ../shared/plex-facts.md).
+        self.freeze_section_stamps = freeze_section_stamps
         self.lock = threading.RLock()
         self.machine_identifier = uuid.uuid4().hex
         self.sections: dict[int, Section] = {}
@@ -226,7 +227,7 @@ class Library:
         with self.lock:
             key = self._next_section
             self._next_section += 1
-            stamp = now()
+            stamp = self.now()
             self.sections[key] = Section(
                 key=key,
                 title=title,
@@ -414,7 +415,7 @@ class Library:
     # -- changing -------------------------------------------------------------
     def touch(self, item: Item, *, reorder: bool = False) -> None:
         """Bump ``updatedAt``: never backwards, and strictly forward even twice in one second."""
-        item.updated_at = max(now(), item.updated_at + 1)
+        item.updated_at = max(self.now(), item.updated_at + 1)
         if reorder:
             self.sections[item.section_id].order.clear()
 
@@ -480,8 +481,15 @@ class Library:
                 else:
                     added.append(rating_key)
             self.unscanned[section_id] = left
-            section.scanned_at = section.updated_at = now()
+            self._section_changed(section)
             return added
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def _section_changed(self, section: Section) -> None:
+        if not self.freeze_section_stamps:
+            section.scanned_at = section.updated_at = self.now()
 
     # -- internals ------------------------------------------------------------
     def _section(self, section_id: int, kind: str | None = None) -> Section:
@@ -502,9 +510,9 @@ class Library:
     ) -> Item:
         if isinstance(files, str):
             raise TypeError("files must be a list of paths, not one string")
-        stamp = now()
+        stamp = self.now()
         # Items only enter a library through a scan, which Plex records on the section.
-        section.scanned_at = section.updated_at = stamp
+        self._section_changed(section)
         rating_key = self._next_rating_key
         self._next_rating_key += 1
         name = agent_title(files) if files else ""

@@ -15,6 +15,7 @@ from .model import (
     EPISODE,
     MOVIE,
     SEASON,
+    SECTION_TYPES,
     SHOW,
     TAG_TYPES,
     TYPE_NAMES,
@@ -399,7 +400,60 @@ def page_container(
             library.items[rating_keys[0]].type if rating_keys else section.main_type, section.kind
         ),
     }
-    if extra:
-        attrs.update(extra)
+    extra = dict(extra or {})
+    meta_node = extra.pop("_meta", None)
+    attrs.update(extra)
     children = [metadata(library, library.items[rk], detail=False) for rk in rating_keys]
+    if isinstance(meta_node, Node):
+        children.insert(0, meta_node)
     return Node("MediaContainer", attrs, children)
+
+
+def recently_added(library: Library, rating_keys: list[int], offset: int, total: int) -> Node:
+    """``/library/recentlyAdded``: items of every section, each with its section attributes."""
+    attrs: dict[str, Value] = {
+        "size": len(rating_keys),
+        "totalSize": total,
+        "offset": offset,
+        "allowSync": False,
+        "identifier": IDENTIFIER,
+        "mediaTagPrefix": MEDIA_TAG_PREFIX,
+        "mediaTagVersion": MEDIA_TAG_VERSION,
+        "mixedParents": True,
+        "title1": "Recently Added",
+    }
+    children = []
+    for rk in rating_keys:
+        item = library.items[rk]
+        node = metadata(library, item, detail=False)
+        node.attrs.update(_section_attrs(library.sections[item.section_id]))
+        children.append(node)
+    return Node("MediaContainer", attrs, children)
+
+
+#: Sort fields listed in ``includeMeta=1`` (plexapi validates ``sort=`` against them).
+_META_SORTS = (
+    ("titleSort", "asc", "Title"),
+    ("addedAt", "desc", "Date Added"),
+    ("originallyAvailableAt", "desc", "Release Date"),
+)
+
+
+def meta(section: Section, collections: bool = False) -> Node:
+    """The ``<Meta>`` of ``includeMeta=1``: one ``<Type>`` per item type with its ``<Sort>`` fields."""
+    type_ids = (18,) if collections else SECTION_TYPES[section.kind]
+    types = []
+    for n, type_id in enumerate(type_ids):
+        name = "collection" if collections else TYPE_NAMES[type_id]
+        sorts = [
+            Node("Sort", {"defaultDirection": d, "descKey": f"{k}:desc", "key": k, "title": t})
+            for k, d, t in _META_SORTS
+        ]
+        attrs: dict[str, Value] = {
+            "key": f"/library/sections/{section.key}/all?type={type_id}",
+            "type": name,
+            "title": name.capitalize() + "s",
+            "active": n == 0,
+        }
+        types.append(Node("Type", attrs, sorts))
+    return Node("Meta", {}, types)

@@ -1,16 +1,23 @@
 """The Plex Media Server HTTP surface that plexapi 4.18 uses, over :class:`Library` state.
 
 Routes are written as the community OpenAPI spec's path templates, so a test
-can prove each one exists in Plex's documented API. Two paths plexapi sends
-are not in that spec (``/library`` and ``/library/sections``; the spec has
-``/library/sections/all``): they are served and listed apart, in
+can prove each one exists in Plex's documented API. Paths plexapi sends
+that are not in that spec (``/library`` and ``/library/sections``, where the
+spec has ``/library/sections/all``; the ``recentlyAdded`` browse directories
+real servers list) are served and listed apart, in
 :attr:`PlexEmulator.UNDOCUMENTED_ROUTES`.
+
+Finding new items without listing a whole section: ``/all?sort=addedAt:desc``
+(documented, paged) or ``/library/recentlyAdded``; section stamps can be frozen
+(``frozen_section_stamps=True``), scans delayed (``scan_delay``), and every
+scan request is kept in :attr:`PlexEmulator.scan_requests`.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -19,7 +26,7 @@ from urllib.parse import quote
 from emulators.http import EmulatorServer, Request, Response
 
 from . import artwork, edits, render
-from .model import SEASON, SECTION_TYPES, SHOW, Item, Library, PlexItem, Section, now, under_folder
+from .model import SEASON, SECTION_TYPES, SHOW, Item, Library, PlexItem, Section, under_folder
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error"}
 _XML = "text/xml;charset=utf-8"
@@ -65,6 +72,10 @@ def _routes() -> list[Route]:
         Route(get, "/library/sections/all", "_sections"),
         Route(get, "/library/sections/{sectionId}", "_section"),
         Route(get | put, "/library/sections/{sectionId}/all", "_section_all"),
+        Route(get, "/library/sections/{sectionId}/collections", "_section_collections"),
+        # Browse directories every server lists (render.section_views, /library) but the spec omits.
+        Route(get, "/library/sections/{sectionId}/recentlyAdded", "_section_recently_added", documented=False),
+        Route(get, "/library/recentlyAdded", "_recently_added", documented=False),
         # plexapi's section.update() sends GET; the spec documents POST.
         Route(get | post, "/library/sections/{sectionId}/refresh", "_section_refresh"),
         Route(get | put, "/library/metadata/{ids}", "_metadata"),
@@ -81,6 +92,15 @@ def _routes() -> list[Route]:
 _ROUTE_TABLE = _routes()
 _COMPILED = [(route, route.pattern) for route in _ROUTE_TABLE]
 _POSTER_ELEMENTS = {"posters": "poster", "poster": "poster", "thumb": "poster", "arts": "art", "art": "art"}
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """One ``GET|POST /library/sections/{id}/refresh``: ``path`` is None for a whole-section scan."""
+
+    section_id: int
+    path: str | None
+    force: bool
 
 
 class PlexEmulator(EmulatorServer):
@@ -101,12 +121,25 @@ class PlexEmulator(EmulatorServer):
         port: int = 0,
         friendly_name: str = "PlexSync Emulator",
         scan_delay: float = 0.0,
+        *,
+        frozen_section_stamps: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``scan_delay``: seconds before a requested scan adds its files (Plex scans in the background).
+
+        ``frozen_section_stamps``: the sections' ``updatedAt``, ``scannedAt`` and
+        ``contentChangedAt`` never move, whatever is added or scanned; nobody has
+        checked which of them a real Plex moves (../shared/plex-facts.md).
+        ``clock``: where ``addedAt``/``updatedAt`` come from (Unix seconds).
+        """
         super().__init__(port=port)
         self.token = token
         self.friendly_name = friendly_name
         self.scan_delay = scan_delay
-        self.library = Library()
+        self.library = Library(clock=clock, freeze_section_stamps=frozen_section_stamps)
+        #: Every scan asked for over HTTP (``/library/sections/{id}/refresh``), in order.
+        self.scan_requests: list[ScanRequest] = []
+        self._pending_scans: list[tuple[Section, str | None, bool]] = []
         #: Exceptions that reached the 500 handler: an emulator bug, for tests to assert on.
         self.internal_errors: list[BaseException] = []
 
@@ -260,7 +293,60 @@ class PlexEmulator(EmulatorServer):
         if title:
             needle = title.casefold()
             keys = [k for k in keys if needle in self.library.items[k].title.casefold()]
-        return self._page(request, section, keys, "All " + section.title)
+        sort = request.arg("sort")
+        if sort:
+            keys = self._sorted(keys, sort)
+        extra = None
+        if request.arg("includeMeta") == "1":
+            extra = {"_meta": render.meta(section)}
+        return self._page(request, section, keys, "All " + section.title, extra)
+
+    #: ``sort=`` fields of ``/all`` (plexapi sends ``movie.addedAt:desc``); ties go to the newest ratingKey.
+    _SORTS: ClassVar[dict[str, Callable[[Item], Any]]] = {
+        "addedAt": lambda item: item.added_at,
+        "updatedAt": lambda item: item.updated_at,
+        "titleSort": lambda item: (item.title_sort or item.title).casefold(),
+        "originallyAvailableAt": lambda item: item.originally_available_at or "",
+        "id": lambda item: item.rating_key,
+    }
+
+    def _sorted(self, keys: list[int], sort: str) -> list[int]:
+        """Stable sorts applied last field first, so the first field of ``a,b`` leads."""
+        items = self.library.items
+        ordered = sorted(keys, reverse=True)
+        for spec in reversed(sort.split(",")):
+            field, _, direction = spec.strip().partition(":")
+            field = field.rpartition(".")[2]
+            key = self._SORTS.get(field)
+            if key is None or direction not in ("", "asc", "desc", "nullsLast"):
+                raise HTTPError(400, f"cannot sort by {spec!r}")
+            ordered.sort(key=lambda rk, key=key: key(items[rk]), reverse=direction == "desc")
+        return ordered
+
+    def _section_collections(self, request: Request, sectionId: str) -> Response:
+        """No collections are kept as items here; plexapi asks only for the Meta of this listing."""
+        section = self._section_of(sectionId)
+        extra = {"_meta": render.meta(section, collections=True)} if request.arg("includeMeta") == "1" else None
+        return self._page(request, section, [], "Collections", extra)
+
+    def _recent(self, sections: Iterable[Section]) -> list[int]:
+        """Movies and episodes, newest ``addedAt`` first (ties: newest ratingKey first)."""
+        leaves = [rk for section in sections for t in (1, 4) for rk in section.members.get(t, ())]
+        return sorted(leaves, key=lambda rk: (self.library.items[rk].added_at, rk), reverse=True)
+
+    def _section_recently_added(self, request: Request, sectionId: str) -> Response:
+        section = self._section_of(sectionId)
+        return self._page(request, section, self._recent([section]), "Recently Added")
+
+    def _recently_added(self, request: Request) -> Response:
+        """Across sections, paged like every listing. Real Plex may group new episodes of one
+        season into a season Directory here; that is unverified and not copied."""
+        keys = self._recent(self.library.sections.values())
+        start, size = self._window(request)
+        page = keys[start : start + size] if size is not None else keys[start:]
+        node = render.recently_added(self.library, page, start, len(keys))
+        headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Total-Size": str(len(keys))}
+        return self._answer(request, node, headers)
 
     def _edit_section(self, request: Request, section: Section, item_type: int) -> Response:
         plan = self._plan(request)
@@ -418,7 +504,7 @@ class PlexEmulator(EmulatorServer):
             raise HTTPError(400, "rating out of 0..10")
         (item,) = self._items(key)
         item.user_rating = None if rating == -1 else rating
-        item.last_rated_at = now()
+        item.last_rated_at = self.library.now()
         return self._done()
 
     def _section_refresh(self, request: Request, sectionId: str) -> Response:
@@ -426,19 +512,34 @@ class PlexEmulator(EmulatorServer):
         section = self._section_of(sectionId)
         path = request.arg("path") or None
         force = request.arg("force") == "1"
+        self.scan_requests.append(ScanRequest(section.key, path, force))
         if self.scan_delay <= 0:
             self._scan(section, path, force)
             return self._done()
         section.pending_scans += 1
-        timer = threading.Timer(self.scan_delay, self._delayed_scan, args=(section, path, force))
+        pending = (section, path, force)
+        self._pending_scans.append(pending)
+        timer = threading.Timer(self.scan_delay, self._delayed_scan, args=(pending,))
         timer.daemon = True
         timer.start()
         return self._done()
 
-    def _delayed_scan(self, section: Section, path: str | None, force: bool) -> None:
+    def _delayed_scan(self, pending: tuple[Section, str | None, bool]) -> None:
         with self.library.lock:
-            section.pending_scans -= 1
-            self._scan(section, path, force)
+            if any(p is pending for p in self._pending_scans):  # not finished early by finish_scans()
+                self._pending_scans.remove(pending)
+                section, path, force = pending
+                section.pending_scans -= 1
+                self._scan(section, path, force)
+
+    def finish_scans(self) -> int:
+        """Complete every scan still waiting for ``scan_delay`` now, in order; returns how many."""
+        with self.library.lock:
+            pending, self._pending_scans = self._pending_scans, []
+            for section, path, force in pending:
+                section.pending_scans -= 1
+                self._scan(section, path, force)
+            return len(pending)
 
     def _scan(self, section: Section, path: str | None, force: bool) -> None:
         self.library.scan(section.key, path)

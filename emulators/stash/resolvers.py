@@ -14,12 +14,12 @@ import binascii
 import re
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from graphql import GraphQLResolveInfo, GraphQLSchema, build_schema
+from graphql import GraphQLResolveInfo, GraphQLSchema, build_schema, default_field_resolver
 
 from . import hooks
 from .model import Group, Library, Performer, Scene, Studio, Tag, VideoFile
@@ -46,9 +46,19 @@ class StashState(Protocol):
 
 
 @dataclass(frozen=True)
+class Failure:
+    """A resolver error to raise (e.g. SQLite's "database is locked"): in the named root fields, or all."""
+
+    message: str
+    fields: frozenset[str] = frozenset()
+    fired: list[str] = field(default_factory=list)  # root fields that failed
+
+
+@dataclass(frozen=True)
 class Context:
     state: StashState
     base_url: str  # as Stash builds it: from the request's own Host
+    failure: Failure | None = None
 
 
 Resolver = Callable[..., Any]
@@ -419,6 +429,25 @@ FULL_SCENE_SELECTION = """
 """
 
 
+def _failable(name: str, resolve: Resolver) -> Resolver:
+    """A root field that raises the request's :class:`Failure` before doing anything.
+
+    Stash runs each root field in its own database transaction, so a locked
+    database fails that field: gqlgen reports it in ``errors`` with its path,
+    nulls the field (or ``data`` itself when the field is non-null), and the
+    other root fields of the request still resolve.
+    """
+
+    def resolver(obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        failure = getattr(info.context, "failure", None)
+        if failure is not None and (not failure.fields or name in failure.fields):
+            failure.fired.append(name)
+            raise RuntimeError(failure.message)
+        return resolve(obj, info, **args)
+
+    return resolver
+
+
 def build() -> GraphQLSchema:
     """The schema from schema.graphql with the resolvers attached."""
     schema = build_schema(SCHEMA_PATH.read_text())
@@ -426,7 +455,10 @@ def build() -> GraphQLSchema:
         fields = schema.type_map[type_name].fields  # type: ignore[union-attr]
         for field_name, resolver in resolvers.items():
             fields[field_name].resolve = resolver
+    for root in (schema.query_type, schema.mutation_type):
+        for field_name, root_field in (root.fields if root else {}).items():
+            root_field.resolve = _failable(field_name, root_field.resolve or default_field_resolver)
     return schema
 
 
-__all__ = ["FULL_SCENE_SELECTION", "SCHEMA_PATH", "Context", "StashState", "build", "parse_id"]
+__all__ = ["FULL_SCENE_SELECTION", "SCHEMA_PATH", "Context", "Failure", "StashState", "build", "parse_id"]

@@ -22,7 +22,7 @@ from typing import Any
 
 from graphql import GraphQLSchema, graphql_sync
 
-from ..http import EmulatorServer, Request, Response
+from ..http import EmulatorServer, FaultRule, Request, Response
 from . import auth, graphql_http, images, resolvers
 from .model import Library, LibraryError, utc_now
 from .query import SceneQueries
@@ -95,6 +95,36 @@ class StashEmulator(EmulatorServer):
 
     def set_plugin_settings(self, plugin_id: str, settings: Mapping[str, Any]) -> None:
         self.library.set_plugin_settings(plugin_id, settings)
+
+    def fail_resolvers(
+        self,
+        message: str = "database is locked",
+        *,
+        fields: Iterable[str] = (),
+        times: int | None = None,
+        fraction: float = 1.0,
+    ) -> FaultRule:
+        """GraphQL requests answer HTTP 200 with ``errors: [{message, path}]`` and null data where
+        the named root fields (default: all) failed, as Stash does when SQLite is busy.
+
+        ``times``/``fraction`` count requests in which a field failed (a request
+        that asks for none of ``fields`` passes and does not count); remove the
+        rule with ``faults.remove(rule)``; ``rule.hits`` is how many failed.
+        """
+        return self.faults.add(r"^/graphql$", error=message, where=tuple(fields), times=times, fraction=fraction)
+
+    def fail_inside(self, request: Request, rule: FaultRule) -> Response:
+        if request.path != auth.GRAPHQL_PATH:
+            return super().fail_inside(request, rule)
+        verdict = self._credentials.check(request)
+        if verdict is not auth.Verdict.ALLOW:
+            self.faults.refund(rule)
+            return self.handle(request)  # refused before any resolver runs
+        failure = resolvers.Failure(rule.error or "", frozenset(rule.where))
+        response = self._graphql(request, failure)
+        if not failure.fired:  # none of the named fields was asked for: this request does not count
+            self.faults.refund(rule)
+        return response
 
     # -- seeding --------------------------------------------------------------
     def add_studio(self, name: str, parent_id: str | None = None, image: bytes | None = None) -> str:
@@ -214,14 +244,14 @@ class StashEmulator(EmulatorServer):
             return self._image(kind, match.group(2) or match.group(4), request)
         return _not_found()
 
-    def _graphql(self, request: Request) -> Response:
+    def _graphql(self, request: Request, failure: resolvers.Failure | None = None) -> Response:
         """gqlgen's transports: OPTIONS, GET with ?query=, POST with a JSON body."""
         if request.method == "OPTIONS":
             return Response(status=200, headers={"Allow": "OPTIONS, GET, POST"})
         media_type = (request.header("content-type") or "").split(";")[0].strip().lower()
         if (request.method == "POST" and media_type != graphql_http.JSON) or request.method not in ("GET", "POST"):
             return graphql_http.decode_error("transport not supported")
-        context = resolvers.Context(self, f"http://{request.header('host') or self.url[7:]}")
+        context = resolvers.Context(self, f"http://{request.header('host') or self.url[7:]}", failure)
         self._in_flight.session = request.cookies.get("session")
         try:
             if request.method == "GET":

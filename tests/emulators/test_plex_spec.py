@@ -40,7 +40,12 @@ def test_every_route_is_a_spec_path() -> None:
 
 def test_the_undocumented_routes_really_are_undocumented() -> None:
     paths = spec_paths()
-    assert PlexEmulator.UNDOCUMENTED_ROUTES == ["/library", "/library/sections"]
+    assert PlexEmulator.UNDOCUMENTED_ROUTES == [
+        "/library",
+        "/library/sections",
+        "/library/sections/{sectionId}/recentlyAdded",
+        "/library/recentlyAdded",
+    ]
     assert [route for route in PlexEmulator.UNDOCUMENTED_ROUTES if route in paths] == []
 
 
