@@ -29,9 +29,11 @@ def nfd(text: str) -> str:
     return unicodedata.normalize("NFD", text)
 
 
-def make_world(tmp_path: Path, sections: list[tuple[str, str, list[str]]], *, windows: bool = False) -> World:
+def make_world(
+    tmp_path: Path, sections: list[tuple[str, str, list[str]]], *, windows: bool = False, frozen: bool = False
+) -> World:
     stash = StashEmulator(api_key=STASH_API_KEY, windows=windows).start()
-    plex = PlexEmulator(token=PLEX_TOKEN).start()
+    plex = PlexEmulator(token=PLEX_TOKEN, frozen_section_stamps=frozen).start()
     ids = [plex.add_section(title=title, kind=kind, locations=locations) for title, kind, locations in sections]
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PLEXSYNC_")},
@@ -172,8 +174,8 @@ def test_multi_part_items_episodes_and_a_file_in_two_sections_update_every_item(
     assert len(heat_edits) == 1  # one item, edited once for its two files
 
 
-def test_a_new_file_is_synced_after_one_scan_of_its_folder(worlds, tmp_path):
-    world = make_world(tmp_path, [("Movies", "movie", ["/media/plex/movies"])])
+def test_a_new_file_is_synced_after_one_scan_of_its_folder_though_section_stamps_never_move(worlds, tmp_path):
+    world = make_world(tmp_path, [("Movies", "movie", ["/media/plex/movies"])], frozen=True)
     worlds.append(world)
     world.plex.scan_delay = 1.0  # Plex takes a while to scan
     world.plex.add_movie(world.section_id, files=["/media/plex/movies/old.mp4"])
@@ -193,11 +195,11 @@ def test_a_new_file_is_synced_after_one_scan_of_its_folder(worlds, tmp_path):
         keys = [world.plex.find_by_file(p) for p in new_paths]
         return all(k and synced(world, k[0], f"New {i}") for i, k in enumerate(keys))
 
+    stamps = world.plex.library.sections[world.section_id]
+    before = (stamps.updated_at, stamps.scanned_at)
     wait_until(all_synced, timeout=60, message="the new files synced")
-    scans = world.plex.requests_matching("GET", r"/refresh$")
-    assert [(r.path, r.arg("path")) for r in scans] == [
-        (f"/library/sections/{world.section_id}/refresh", "/media/plex/movies/New")
-    ]
+    assert (stamps.updated_at, stamps.scanned_at) == before  # nothing told the index that Plex changed
+    assert [(r.section_id, r.path) for r in world.plex.scan_requests] == [(world.section_id, "/media/plex/movies/New")]
     assert world.dead_letters() == []
     assert "Unhandled exception" not in world.logs()
 
