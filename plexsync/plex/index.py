@@ -12,8 +12,11 @@ New items are found without rebuilding and without trusting the sections'
 moves them): when a file inside a section's folder is missing, the
 section's newest items (``sort=addedAt:desc``, one small page) are merged in.
 A section is listed again in full only when an item vanished (an edit got
-404) or when a file stays missing for :data:`RELIST_AFTER` seconds (Plex may
-have moved an item to a new path, which keeps its ``addedAt``).
+404); when the listing predates a reason to doubt it: a Stash scan reported
+a scene's file changed or moved (``Scene.Update.Post`` with null input), or
+PlexSync asked Plex to scan the file's folder (Plex may have moved an item
+to a new path, which keeps its ``addedAt``); or when a file stays missing for
+:data:`RELIST_AFTER` seconds.
 
 Every request happens under the index lock: threads that miss at the same
 moment wait for one catch-up instead of each sending their own.
@@ -41,6 +44,7 @@ RECENT_MAX_PAGES = 4
 CATCH_UP_INTERVAL = 1.0
 #: A file missing this long (seconds) after a catch-up has its sections listed again.
 RELIST_AFTER = 300.0
+
 
 #: ``query(path, headers)`` -> the parsed XML answer (the writer's plexapi call).
 Query = Callable[[str, dict[str, str]], Element]
@@ -77,20 +81,41 @@ class PlexIndex:
         self._lock = threading.Lock()
         self._files: FileIndex[PlexTarget] = FileIndex()
         self._sections: list[SectionInfo] | None = None
-        self._listed_at: dict[int, float] = {}  # section id -> monotonic time of its full listing
+        self._listed_at: dict[int, float] = {}  # section id -> Unix time its full listing began
         self._caught_up_at: dict[int, float] = {}
         #: Requests this index sent, by kind (for the benchmark and the tests).
         self.requests = {"sections": 0, "listing": 0, "recent": 0}
 
     # -- lookups ------------------------------------------------------------------
-    def match(self, files: Iterable[dict], path_map: PathMap, *, catch_up: bool = True) -> SceneMatch[PlexTarget]:
+    def match(
+        self,
+        files: Iterable[dict],
+        path_map: PathMap,
+        *,
+        catch_up: bool = True,
+        fresh_since: float | None = None,
+    ) -> SceneMatch[PlexTarget]:
         """Match a scene's files; a file inside a section but missing is looked
-        for among that section's newest items first (``catch_up``)."""
+        for among that section's newest items first (``catch_up``).
+
+        ``fresh_since`` (Unix time): what the index holds for these files may be
+        older than that (a Stash scan saw them change or move, or a scan of
+        their folder was asked of Plex), so their sections are listed again
+        unless they were listed after it. One listing serves every scene that
+        asked before it: a scan of thousands of files costs few relistings.
+        """
         files = list(files)
         with self._lock:
             self._ensure_built()
             assert self._sections is not None
             found = match_scene(self._files, self._sections, path_map, files)
+            if fresh_since is not None:
+                covering = {s.id: s for f in found.files for s in f.sections}
+                stale = [s for s in covering.values() if self._listed_at.get(s.id, 0.0) < fresh_since]
+                for section in stale:
+                    self._list_section(section)
+                if stale:
+                    found = match_scene(self._files, self._sections, path_map, files)
             if not catch_up or found.outcome != WAITING:
                 return found
             missing = {s.id: s for f in found.with_outcome(WAITING) for s in f.sections}
@@ -98,7 +123,7 @@ class PlexIndex:
                 self._catch_up(section)
             found = match_scene(self._files, self._sections, path_map, files)
             if found.outcome == WAITING:
-                now = time.monotonic()
+                now = time.time()
                 for section in missing.values():
                     if now - self._listed_at.get(section.id, now) > RELIST_AFTER:
                         self._list_section(section)
@@ -166,6 +191,7 @@ class PlexIndex:
 
     def _list_section(self, section: SectionInfo) -> None:
         """Every item of the section, a page at a time (replaces what was indexed of it)."""
+        started = time.time()  # items Plex changes while the pages are read may be missed
         stale = [t for t in list(self._files_of_section(section.id))]
         seen: set[PlexTarget] = set()
         for item_type in SECTION_ITEM_TYPES[section.kind]:
@@ -187,7 +213,7 @@ class PlexIndex:
         for target in stale:
             if target not in seen:
                 self._files.remove(target)
-        self._listed_at[section.id] = time.monotonic()
+        self._listed_at[section.id] = started
 
     def _files_of_section(self, section_id: int) -> Iterable[PlexTarget]:
         return [t for t in self._files._files_of if t.section_id == section_id]

@@ -77,9 +77,11 @@ class PlexWriter:
     def _query(self, path: str, headers: dict[str, str]) -> Element:
         return _call("list library items", lambda: self._server.query(path, headers=headers))
 
-    def match(self, files: Iterable[dict], path_map: PathMap) -> SceneMatch[PlexTarget]:
+    def match(
+        self, files: Iterable[dict], path_map: PathMap, *, fresh_since: float | None = None
+    ) -> SceneMatch[PlexTarget]:
         """Where a scene's files are in Plex (see :mod:`plexsync.matching.matcher`)."""
-        return self.index.match(files, path_map)
+        return self.index.match(files, path_map, fresh_since=fresh_since)
 
     def find(self, plex_path: str) -> list[PlexTarget]:
         """Items holding ``plex_path`` (exactly, or under its normalised key); [] when none (yet)."""

@@ -40,6 +40,14 @@ def claim(section_id: int, folder_key: str, interval: float = SCAN_INTERVAL) -> 
         return True
 
 
+def last_requested(folders: list[tuple[int, str]]) -> float | None:
+    """When Plex was last asked to scan any of these (section id, folder key); None if never."""
+    keys = [f"{section_id}:{folder_key}" for section_id, folder_key in folders]
+    if not keys:
+        return None
+    return ScanRequest.select(peewee.fn.MAX(ScanRequest.requested_at)).where(ScanRequest.folder.in_(keys)).scalar()
+
+
 def release(section_id: int, folder_key: str) -> None:
     """The scan request failed: let the next attempt ask again."""
     ScanRequest.delete().where(ScanRequest.folder == f"{section_id}:{folder_key}").execute()

@@ -57,12 +57,34 @@ def unmatched(plex: PlexWriter, found: SceneMatch[PlexTarget]) -> SyncError:
     return NotScannedYet(f"no Plex item has the file {first.plex_path!r} (Stash path {first.stash_path!r}) yet; {scan}")
 
 
-def sync_scene(stash: StashReader, plex: PlexWriter, path_map: PathMap, scene_id: str) -> SyncResult:
+def find(plex: PlexWriter, path_map: PathMap, files: list[dict], changed_since: float | None) -> SceneMatch[PlexTarget]:
+    """Match the files; when some wait in a folder Plex was asked to scan since
+    the index last listed it, match once more against a fresh listing."""
+    found = plex.match(files, path_map, fresh_since=changed_since)
+    waiting = found.with_outcome(WAITING)
+    if found.targets or not waiting:
+        return found
+    asked = scans.last_requested([(s.id, path_key(f.folder)) for f in waiting for s in f.sections])
+    if asked is None or (changed_since is not None and asked <= changed_since):
+        return found
+    return plex.match(files, path_map, fresh_since=asked)
+
+
+def sync_scene(
+    stash: StashReader,
+    plex: PlexWriter,
+    path_map: PathMap,
+    scene_id: str,
+    *,
+    changed_since: float | None = None,
+) -> SyncResult:
+    """``changed_since``: a Stash scan saw the scene's files change then; what
+    the index knows of them from before may be stale."""
     scene = stash.scene(scene_id)
     files = [f for f in scene.get("files") or [] if f.get("path")]
     if not files:
         raise Permanent(f"scene {scene_id} has no file in Stash, so no Plex item can match it")
-    found = plex.match(files, path_map)
+    found = find(plex, path_map, files, changed_since)
     targets = found.targets
     if not targets:
         raise unmatched(plex, found)

@@ -199,10 +199,15 @@ def _wait_for_scan(task: Task | None, settings: SyncSettings, exc: NotScannedYet
     raise RetryTask(exc.reason, delay=delay) from None
 
 
-def run_sync_scene(scene_id: str, task: Task | None) -> None:
+def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False) -> None:
+    # A rematch wants a Plex listing newer than its job: the first attempt's start is close enough.
+    changed_since = ((attempts.of(task)[1] if task else None) or time.time()) if rematch else None
+
     def body(settings: SyncSettings) -> None:
         try:
-            result = sync_scene(context.stash(), context.plex(), settings.path_map, scene_id)
+            result = sync_scene(
+                context.stash(), context.plex(), settings.path_map, scene_id, changed_since=changed_since
+            )
         except OutsidePlex as exc:
             if placement.record_outside(scene_id, exc.plex_path):
                 log.info("scene %s not synced: %s", scene_id, exc.reason)

@@ -249,3 +249,42 @@ def test_threads_starting_together_share_one_index(worlds, tmp_path):
     listings = [r for r in world.plex.requests_matching("GET", r"/all$") if r.arg("sort") is None]
     assert len(listings) == 1
     assert len(world.plex.requests_matching("GET", r"^/library/sections$")) == 1
+
+
+def move_stash_file(world: World, scene_id: str, new_path: str) -> None:
+    """What a Stash scan records when it finds a scene's file under a new path."""
+    from dataclasses import replace
+
+    library = world.stash.library
+    with library.lock:
+        scene = library.scenes[int(scene_id)]
+        moved = replace(scene.files[0], path=new_path, basename=new_path.rsplit("/", 1)[-1])
+        library.scenes[int(scene_id)] = replace(scene, files=(moved,))
+
+
+@pytest.mark.parametrize("null_input", [True, False], ids=["stash-scan-hook", "edit-hook"])
+def test_a_moved_file_is_matched_again_instead_of_trusting_the_index(worlds, tmp_path, null_input):
+    """A scan hook (input null) relists at once; an ordinary edit finds the item
+    after asking Plex to scan the new folder (once), by listing after that scan."""
+    world = make_world(tmp_path, [("Movies", "movie", ["/media/plex/movies"])])
+    worlds.append(world)
+    target = world.plex.add_movie(world.section_id, files=["/media/plex/movies/old/clip.mp4"])
+    for n in range(120):  # the moved item is far from the newest-items page
+        world.plex.add_movie(world.section_id, files=[f"/media/plex/movies/other/o{n:03d}.mp4"])
+    moved = scene(world, "Before the move", "/data/stash/movies/old/clip.mp4")
+    configure(world, "/data/stash=/media/plex", retries="2")
+    world.start_consumer()
+    fire(world, moved)
+    wait_until(lambda: synced(world, target, "Before the move"), message="first sync")
+
+    # The user moves the file; Plex's scan keeps the item and updates its part; Stash's scan
+    # updates the scene (and fires Scene.Update.Post with null input).
+    part = world.plex.library.items[target].media[0].parts[0]
+    part.file = "/media/plex/movies/new/clip.mp4"
+    move_stash_file(world, moved, "/data/stash/movies/new/clip.mp4")
+    world.stash.update_scene(moved, title="After the move")
+    fire(world, moved, null_input=null_input)
+    wait_until(lambda: synced(world, target, "After the move"), message="synced after the move")
+    assert world.dead_letters() == []
+    scans = [(r.section_id, r.path) for r in world.plex.scan_requests]
+    assert scans == ([] if null_input else [(world.section_id, "/media/plex/movies/new")])
