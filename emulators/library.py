@@ -81,6 +81,7 @@ EXTRAS = (
     "coverless",  # Stash has no cover: paths.screenshot serves Stash's SVG placeholder
     "twin",  # two scenes whose files share name and size in different folders; one Plex has not scanned
     "unmapped",  # Plex holds the file under a folder no path rule covers (same name and size)
+    "ambiguous",  # unmapped, and Plex has a second file of that name and size: no unique guess exists
 )
 
 #: Hosts per ``setup``: top folder -> (Stash root, Plex root; None: no Plex section covers it).
@@ -225,6 +226,8 @@ class Library:
     roots: list[tuple[str, str]] = field(default_factory=list)
     #: Plex folders of the Movies section beyond ``plex_root/movies`` and ``/archive`` (``unmapped``).
     extra_movie_locations: list[str] = field(default_factory=list)
+    #: Movies in Plex that no Stash scene has (``ambiguous``): (Plex path, size).
+    stray_plex_files: list[tuple[str, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.roots:
@@ -335,6 +338,8 @@ class Library:
             entry_keys.append(keys)
         for scene in self.scenes:
             scene.rating_keys = list(dict.fromkeys(k for i in scene.entries for k in entry_keys[i]))
+        for path, size in self.stray_plex_files:
+            plex.add_movie(self.section_ids["Movies"], [path], sizes=[size])
 
 
 # -- generation -----------------------------------------------------------------
@@ -759,7 +764,7 @@ class _Disagreements:
     def apply(self) -> None:
         if self.setup != "linux":
             self._rehost()
-        for extra in ("twin", "unmapped", "nf_differs", "case_differs", "coverless"):  # moves before renames
+        for extra in ("twin", "unmapped", "ambiguous", "nf_differs", "case_differs", "coverless"):  # moves first
             if extra in self.extras:
                 getattr(self, "_" + extra)()
         self._write_back()
@@ -882,6 +887,25 @@ class _Disagreements:
             _, _, rest = key[len(self.origin) + 1 :].partition("/")
             self.plex_of[key] = _join(root, rest)
             self._mark(key, "unmapped")
+        self.lib.extra_movie_locations = [root]
+
+    def _ambiguous(self) -> None:
+        """Like ``unmapped``, plus a stray copy in Plex with the same name and size."""
+        rng = self._rng("ambiguous")
+        root = UNMAPPED_ROOTS["windows" if self.setup == "plex_windows" else "posix"]
+        used = set(self.plex_of.values())
+        for scene in self._simple_movies("twin", "unmapped"):
+            if rng.random() >= 0.02:
+                continue
+            key = str(scene.files[0]["path"])
+            _, _, rest = key[len(self.origin) + 1 :].partition("/")
+            moved, copy = _join(root, rest), _join(root, "Copies/" + posixpath.basename(rest))
+            if moved in used or copy in used:
+                continue
+            used |= {moved, copy}
+            self.plex_of[key] = moved
+            self.lib.stray_plex_files.append((copy, int(scene.files[0]["size"])))  # type: ignore[call-overload]
+            self._mark(key, "unmapped", "ambiguous")
         self.lib.extra_movie_locations = [root]
 
     def _write_back(self) -> None:

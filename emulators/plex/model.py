@@ -61,6 +61,11 @@ def under_folder(path: str, folder: str) -> bool:
     return folder.endswith(("/", "\\")) or path[len(folder)] in "/\\"
 
 
+def now() -> int:
+    """The default clock (tests may replace it, or pass ``Library(clock=...)``)."""
+    return int(time.time())
+
+
 @dataclass(slots=True)
 class Tag:
     tag: str
@@ -199,8 +204,8 @@ class UnscannedFile:
 class Library:
     """All state of one emulated server; see the module docstring for why it is plain Python."""
 
-    def __init__(self, clock: Callable[[], float] = time.time, freeze_section_stamps: bool = False) -> None:
-        #: Where addedAt/updatedAt come from (replace it to step time in tests).
+    def __init__(self, clock: Callable[[], float] | None = None, freeze_section_stamps: bool = False) -> None:
+        #: Where addedAt/updatedAt come from (replace it to step time in tests); None: :func:`now`.
         self.clock = clock
         #: Sections' updatedAt/scannedAt/contentChangedAt never move (nobody has
         #: checked which of them a real scan moves: ../shared/plex-facts.md).
@@ -485,7 +490,7 @@ class Library:
             return added
 
     def now(self) -> int:
-        return int(self.clock())
+        return now() if self.clock is None else int(self.clock())
 
     def _section_changed(self, section: Section) -> None:
         if not self.freeze_section_stamps:

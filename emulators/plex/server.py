@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -123,14 +122,14 @@ class PlexEmulator(EmulatorServer):
         scan_delay: float = 0.0,
         *,
         frozen_section_stamps: bool = False,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         """``scan_delay``: seconds before a requested scan adds its files (Plex scans in the background).
 
         ``frozen_section_stamps``: the sections' ``updatedAt``, ``scannedAt`` and
         ``contentChangedAt`` never move, whatever is added or scanned; nobody has
         checked which of them a real Plex moves (../shared/plex-facts.md).
-        ``clock``: where ``addedAt``/``updatedAt`` come from (Unix seconds).
+        ``clock``: where ``addedAt``/``updatedAt`` come from (Unix seconds; default: the system clock).
         """
         super().__init__(port=port)
         self.token = token

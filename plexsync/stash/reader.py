@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from stashapi.classes import GQLException
@@ -179,12 +180,24 @@ class StashReader:
         plugins = self._query(PLUGIN_SETTINGS_QUERY, {"include": [PLUGIN_ID]})["configuration"]["plugins"]
         return (plugins or {}).get(PLUGIN_ID) or {}
 
-    def download(self, url: str) -> bytes:
-        """An image served by Stash (needs the same credentials as GraphQL)."""
+    def download(self, url: str) -> bytes | None:
+        """An image served by Stash (needs the same credentials as GraphQL), or None
+        when Stash has no picture and would serve its built-in placeholder.
+
+        A placeholder is not the user's cover and must never become a Plex poster:
+        image URLs of performers, studios and tags without an image end in
+        ``default=true`` (not fetched at all); a scene without a cover keeps its
+        plain screenshot URL, answered with ``scene.svg`` as ``image/svg+xml``
+        (../shared/stash-plugins.md, "No cover").
+        """
+        if parse_qs(urlsplit(url).query).get("default") == ["true"]:
+            return None
         response = self._stash.s.get(url)
         if response.status_code != 200:
             raise from_status("stash", response.status_code, "image download")
         if response.headers.get("Content-Type", "").startswith("text/html"):
             # Stash answers an unauthenticated image request with its login page
             raise AuthFailed("stash", "Stash sent its login page instead of the cover: check PLEXSYNC_STASH_API_KEY")
+        if response.headers.get("Content-Type", "").split(";")[0].strip().lower() == "image/svg+xml":
+            return None  # Stash's placeholder: the scene has no cover
         return response.content

@@ -91,6 +91,7 @@ def sync_scene(
     placement.clear(scene_id)
     metadata = scene_to_metadata(scene)
     screenshot_url = (scene.get("paths") or {}).get("screenshot")
+    # None also for Stash's placeholder: then no upload and no thumb.locked, so Plex keeps its own poster
     cover = stash.download(screenshot_url) if screenshot_url else None
     cover_digest = posters.digest(cover) if cover else None
     result = SyncResult(metadata, targets, matched_by=found.outcome)

@@ -37,7 +37,7 @@ from emulators.stash import StashEmulator
 from emulators.stash.images import SCENE_PLACEHOLDER_SVG
 
 TOKEN = "library-token"
-ALL = ("nf_differs", "coverless", "twin", "unmapped")
+ALL = ("nf_differs", "coverless", "twin", "unmapped", "ambiguous")
 
 
 def _canon(value: object) -> object:
@@ -118,7 +118,7 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
 
 def plain(world: World) -> list:
     """Scanned scenes with no disagreement beyond the setup's own."""
-    odd = {"nf_differs", "case_differs", "unmapped", "twin"}
+    odd = {"nf_differs", "case_differs", "unmapped", "twin", "ambiguous"}
     return [s for s in world.library.scenes if s.scanned and not s.traits & odd]
 
 
@@ -201,7 +201,8 @@ def test_case_differs_only_on_a_windows_plex(world: World) -> None:
     for scene in scenes:
         diffs = [(world.library.to_plex(s), p) for s, p in zip(scene.stash_paths, scene.plex_paths, strict=True)]
         assert any(m != p and m.casefold() == p.casefold() for m, p in diffs)
-        assert any(p in {part.file for k in scene.rating_keys for part in world.plex_parts(k)} for _, p in diffs)
+        if scene.scanned:
+            assert any(p in {part.file for k in scene.rating_keys for part in world.plex_parts(k)} for _, p in diffs)
 
 
 def test_twins_share_name_and_size_and_only_one_is_in_plex(world: World) -> None:
@@ -223,7 +224,7 @@ def test_twins_share_name_and_size_and_only_one_is_in_plex(world: World) -> None
 
 def test_unmapped_files_are_in_plex_where_no_rule_leads(world: World) -> None:
     library = world.library
-    scenes = library.with_trait("unmapped")
+    scenes = [s for s in library.with_trait("unmapped") if "ambiguous" not in s.traits]
     assert len(scenes) >= 3
     root = UNMAPPED_ROOTS["windows" if library.plex_windows else "posix"]
     for scene in scenes:
@@ -245,3 +246,20 @@ def test_coverless_scenes_serve_stashs_placeholder(world: World) -> None:
         assert answer.content == SCENE_PLACEHOLDER_SVG
     covered = next(s for s in world.library.scenes if "coverless" not in s.traits)
     assert world.stash.screenshot(covered.stash_id).startswith(b"\x89PNG")
+
+
+def test_ambiguous_files_have_a_stray_copy_of_the_same_name_and_size(world: World) -> None:
+    """Two Plex items fit a name+size guess for one scene; only the path (which no rule gives) decides."""
+    library = world.library
+    scenes = library.with_trait("ambiguous")
+    assert scenes and all("unmapped" in s.traits for s in scenes)
+    split = ntpath if library.plex_windows else posixpath
+    for scene in scenes:
+        (plex_path,), size = scene.plex_paths, scene.files[0]["size"]
+        copies = [p for p, n in library.stray_plex_files if split.basename(p) == split.basename(plex_path)]
+        assert len(copies) == 1 and copies[0] != plex_path
+        (copy_key,) = world.plex.find_by_file(copies[0])
+        assert copy_key not in scene.rating_keys
+        sizes = {world.plex_parts(k)[0].size for k in (*scene.rating_keys, copy_key)}
+        assert sizes == {size}
+        assert world.plex.find_by_file(library.to_plex(scene.stash_paths[0])) == []

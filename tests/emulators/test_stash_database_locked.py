@@ -5,11 +5,11 @@ including SQLite contention, comes back as HTTP 200 with ``errors`` and partial
 or null ``data``; only parse, validation and variable errors are 422. gqlgen
 nulls the failed field, or ``data`` itself when that field is non-null
 (``findScenes: FindScenesResultType!``), and lists ``path`` with each error.
-stashapi 0.1.5 ``_handle_GQL_response`` (read in site-packages) recognises
-"database is locked" in a message; with ``RAISE_GQL_ERRORS`` it raises
-``GQLException("['findScene'] database is locked")``; without, it logs and
-returns ``{}``; and when ``data`` is null it fails with ``AttributeError``
-(``content["data"].keys()``) before any of that, a trap a reader must survive.
+stashapi 0.1.5 ``_handle_GQL_response`` (read in site-packages) looks at the
+errors first: with ``RAISE_GQL_ERRORS`` it raises
+``GQLException("['findScene'] database is locked")``; without, it logs each
+one, then reads ``content["data"].keys()``, which fails with ``AttributeError``
+when ``data`` is null, and otherwise returns ``{}``: traps a reader must survive.
 """
 
 from __future__ import annotations
