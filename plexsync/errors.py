@@ -5,6 +5,10 @@
   scanned yet). When the retries run out the job becomes a dead letter.
 * :class:`Permanent`: retrying cannot help (the scene was deleted, Plex
   rejects the data): straight to the dead letters with the reason.
+* :class:`OutsidePlex` is none of these: the scene's files lie outside every
+  Plex library used, so there is nothing to do (recorded once, not retried).
+  :class:`NotScannedYet` is a :class:`Transient` the worker retries without
+  a traceback while Plex scans the folder it was asked to scan.
 * :class:`Unavailable`: a whole server cannot be reached or refuses our
   credentials. Jobs then wait for the server without spending retries
   (see :mod:`plexsync.state.outage`), and the condition is reported once.

@@ -184,7 +184,7 @@ def _guarded(task: Task | None, services: tuple[str, ...], body: Callable[[SyncS
             log.warning("%s is reachable again; queued syncs resume", service.capitalize())
 
 
-def _wait_for_scan(task: Task | None, settings: SyncSettings, exc: NotScannedYet) -> None:
+def _wait_for_scan(scene_id: str, task: Task | None, settings: SyncSettings, exc: NotScannedYet) -> None:
     """Retry later without a traceback in the log (``RetryTask``), with the job's
     own backoff, until its retries are spent; then one dead letter."""
     if task is None:
@@ -194,7 +194,7 @@ def _wait_for_scan(task: Task | None, settings: SyncSettings, exc: NotScannedYet
         task.retries = 0
         raise ItemNotInPlex(f"not in Plex after {tried} attempts: {exc.reason}") from None
     if tried == 1:
-        log.info("scene waits for Plex: %s", exc.reason)
+        log.info("scene %s waits for Plex: %s", scene_id, exc.reason)
     delay = min(settings.retry_max_delay, settings.retry_delay * settings.retry_backoff ** (tried - 1))
     raise RetryTask(exc.reason, delay=delay) from None
 
@@ -213,7 +213,7 @@ def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False) -> N
                 log.info("scene %s not synced: %s", scene_id, exc.reason)
             return
         except NotScannedYet as exc:
-            _wait_for_scan(task, settings, exc)
+            _wait_for_scan(scene_id, task, settings, exc)
             return
         log.info("scene %s synced: %s", scene_id, result.describe())
 
