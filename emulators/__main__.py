@@ -19,7 +19,7 @@ import sys
 import time
 from types import FrameType
 
-from .library import EXTRAS, MAX_SCENES, MIN_SCENES, SETUPS, generate_library
+from .library import MAX_SCENES, MIN_SCENES, generate_library
 from .plex import PlexEmulator
 from .stash import StashEmulator
 
@@ -47,29 +47,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=1, help="generator seed: the same seed, the same library")
     parser.add_argument("--stash-port", type=int, default=9999, help="Stash's port (0: any free port; default 9999)")
     parser.add_argument("--plex-port", type=int, default=32400, help="Plex's port (0: any free port; default 32400)")
-    parser.add_argument(
-        "--setup",
-        choices=("linux", *SETUPS),
-        default="linux",
-        help="the hosts: both on Linux (default), Stash on Windows, or Plex on Windows",
-    )
-
-    def extras(text: str) -> list[str]:
-        names = [name.strip() for name in text.split(",") if name.strip()]
-        unknown = sorted(set(names) - set(EXTRAS))
-        if unknown:
-            raise argparse.ArgumentTypeError(f"unknown {', '.join(unknown)}; known: {', '.join(EXTRAS)}")
-        return names
-
-    parser.add_argument(
-        "--extras", type=extras, default=[], metavar="A,B", help=f"opt-in disagreements: {', '.join(EXTRAS)}"
-    )
-    parser.add_argument(
-        "--scan-delay", type=float, default=0.0, metavar="S", help="seconds before a requested Plex scan finishes"
-    )
-    parser.add_argument(
-        "--frozen-section-stamps", action="store_true", help="Plex's section updatedAt/scannedAt never move"
-    )
     return parser
 
 
@@ -79,18 +56,9 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        library = generate_library(args.scenes, seed=args.seed, setup=args.setup, extras=args.extras)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    stash = StashEmulator(api_key=secrets.token_hex(16), port=args.stash_port, windows=library.stash_windows)
-    plex = PlexEmulator(
-        token=secrets.token_urlsafe(15),
-        port=args.plex_port,
-        scan_delay=args.scan_delay,
-        frozen_section_stamps=args.frozen_section_stamps,
-    )
+    library = generate_library(args.scenes, seed=args.seed)
+    stash = StashEmulator(api_key=secrets.token_hex(16), port=args.stash_port)
+    plex = PlexEmulator(token=secrets.token_urlsafe(15), port=args.plex_port)
     library.seed(stash, plex)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
