@@ -66,6 +66,10 @@ def _text(key: str, raw: str) -> str:
     return raw
 
 
+def _names(key: str, raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
+
+
 def _path_map(key: str, raw: str) -> PathMap:
     try:
         return PathMap.parse(raw)
@@ -102,6 +106,13 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
         "Path rules",
         "How Stash's file paths read in Plex: stash_prefix=plex_prefix, several rules separated by ';'. "
         "Empty when both see the same paths.",
+    ),
+    Setting(
+        "plex_sections",
+        _names,
+        "",
+        "Plex sections",
+        "Names of the Plex libraries to sync, separated by ','. Empty: every movie and TV library.",
     ),
     Setting(
         "retries",
@@ -230,6 +241,7 @@ class SyncSettings:
     plex_url: str
     plex_token: str = field(repr=False)
     path_map: PathMap
+    plex_sections: tuple[str, ...]
     retries: int
     retry_delay: float
     retry_backoff: float

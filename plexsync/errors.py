@@ -5,6 +5,10 @@
   scanned yet). When the retries run out the job becomes a dead letter.
 * :class:`Permanent`: retrying cannot help (the scene was deleted, Plex
   rejects the data): straight to the dead letters with the reason.
+* :class:`OutsidePlex` is none of these: the scene's files lie outside every
+  Plex library used, so there is nothing to do (recorded once, not retried).
+  :class:`NotScannedYet` is a :class:`Transient` the worker retries without
+  a traceback while Plex scans the folder it was asked to scan.
 * :class:`Unavailable`: a whole server cannot be reached or refuses our
   credentials. Jobs then wait for the server without spending retries
   (see :mod:`plexsync.state.outage`), and the condition is reported once.
@@ -58,6 +62,20 @@ class SceneNotFound(Permanent):
 
 class ItemNotInPlex(Transient):
     """No Plex item has the scene's file (yet): Plex may still be scanning."""
+
+
+class NotScannedYet(ItemNotInPlex):
+    """The file lies inside a Plex library's folder, but Plex has no item for it
+    yet: the worker asked Plex to scan the folder and waits for it."""
+
+
+class OutsidePlex(SyncError):
+    """The scene's files lie under no folder of any Plex library used: nothing
+    to sync and nothing to retry. Not an error: a library may hold only part of Stash."""
+
+    def __init__(self, reason: str, plex_path: str) -> None:
+        self.plex_path = plex_path
+        super().__init__(reason)
 
 
 def _root_cause(exc: BaseException) -> BaseException:

@@ -49,5 +49,7 @@ def handle(hook_context: Any) -> str:
     _skip_redis_import()
     from plexsync.tasks import enqueue_scene
 
-    enqueue_scene(scene_id)
+    # A scan found the scene's file changed or moved: Plex's copy may have moved too.
+    rematch = hook_context.get("type") == "Scene.Update.Post" and hook_context.get("input") is None
+    enqueue_scene(scene_id, rematch=rematch)
     return f"queued Plex sync of scene {scene_id}"

@@ -24,11 +24,12 @@ RETRY_DEFAULTS = {key: default_value(key) for key in ("retries", "retry_delay", 
 
 
 @huey.task(**RETRY_DEFAULTS, context=True)
-def sync_scene(scene_id: str, task: Task | None = None) -> None:
-    """Push one Stash scene's metadata into its Plex item(s)."""
+def sync_scene(scene_id: str, rematch: bool = False, task: Task | None = None) -> None:
+    """Push one Stash scene's metadata into its Plex item(s); ``rematch``: look
+    its files up in Plex afresh (a Stash scan saw them change or move)."""
     from plexsync.sync import worker
 
-    worker.run_sync_scene(scene_id, task)
+    worker.run_sync_scene(scene_id, task, rematch=rematch)
 
 
 @huey.task(**RETRY_DEFAULTS, context=True)
@@ -51,5 +52,8 @@ def cleanup() -> None:
 TASKS_BY_NAME = {"sync_scene": sync_scene, "sync_all": sync_all}
 
 
-def enqueue_scene(scene_id: str, priority: int = PRIORITY_EDIT) -> None:
-    sync_scene(scene_id, priority=priority)
+def enqueue_scene(scene_id: str, priority: int = PRIORITY_EDIT, rematch: bool = False) -> None:
+    if rematch:
+        sync_scene(scene_id, rematch=True, priority=priority)
+    else:
+        sync_scene(scene_id, priority=priority)

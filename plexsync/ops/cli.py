@@ -86,3 +86,16 @@ def dlq_retry(letter_ids: tuple[int, ...], retry_all: bool) -> None:
 def dlq_purge(days: float) -> None:
     """Remove dead letters."""
     click.echo(f"removed {dlq.purge(days)} dead letter(s)")
+
+
+@main.command("match-report")
+def match_report() -> None:
+    """How every Stash scene matches its Plex item, with path rules that would fix the misses."""
+    from plexsync.config import ConfigError
+    from plexsync.errors import SyncError
+    from plexsync.ops import match_report as report
+
+    try:
+        click.echo(report.run())
+    except (SyncError, ConfigError) as exc:
+        raise click.ClickException(str(exc)) from None

@@ -32,14 +32,47 @@ def _dlq_purge(args: dict[str, Any]) -> str:
     return f"removed {dlq.purge(0)} dead letter(s)"
 
 
-MODES = {"sync_all": _sync_all, "dlq_list": _dlq_list, "dlq_retry": _dlq_retry, "dlq_purge": _dlq_purge}
+def _match_report(args: dict[str, Any]) -> str:
+    from plexsync.ops import match_report
+
+    return match_report.run(args.get(_CONNECTION))
 
 
-def run(mode: str, args: dict[str, Any]) -> str:
+#: Where :func:`run` passes the Stash connection of this invocation to a task that reads Stash.
+_CONNECTION = "_stash_connection"
+
+
+def _stash_connection(server_connection: Any) -> dict[str, Any] | None:
+    """Stash's ``server_connection`` as stashapi takes it (the session cookie of this run)."""
+    if not isinstance(server_connection, dict) or not server_connection.get("Port"):
+        return None
+    host = server_connection.get("Host") or "localhost"
+    connection = {
+        "Scheme": server_connection.get("Scheme") or "http",
+        "Host": "localhost" if host in ("0.0.0.0", "::") else host,
+        "Port": server_connection["Port"],
+    }
+    if isinstance(server_connection.get("SessionCookie"), dict):
+        connection["SessionCookie"] = server_connection["SessionCookie"]
+    if bootstrap.stash_api_key:
+        connection["ApiKey"] = bootstrap.stash_api_key
+    return connection
+
+
+MODES = {
+    "sync_all": _sync_all,
+    "dlq_list": _dlq_list,
+    "dlq_retry": _dlq_retry,
+    "dlq_purge": _dlq_purge,
+    "match_report": _match_report,
+}
+
+
+def run(mode: str, args: dict[str, Any], server_connection: Any = None) -> str:
     action = MODES.get(mode)
     if action is None:
         from plexsync.ops.plugin import PluginInputError
 
         raise PluginInputError(f"unknown task mode {mode[:40]!r} (known: {', '.join(MODES)})")
     db.open_state(bootstrap.data_dir)
-    return action(args)
+    return action({**args, _CONNECTION: _stash_connection(server_connection)})

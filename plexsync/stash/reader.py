@@ -29,7 +29,7 @@ query PlexSyncScene($id: ID) {
     title
     details
     date
-    files { path basename }
+    files { path basename size }
     paths { screenshot }
     studio { name }
     tags { name }
@@ -47,13 +47,22 @@ query PlexSyncSceneIds($filter: FindFilterType) {
 }
 """
 
+SCENE_FILES_QUERY = """
+query PlexSyncSceneFiles($filter: FindFilterType) {
+  findScenes(filter: $filter) {
+    count
+    scenes { id files { path size } }
+  }
+}
+"""
+
 PLUGIN_SETTINGS_QUERY = """
 query PlexSyncSettings($include: [ID!]) {
   configuration { plugins(include: $include) }
 }
 """
 
-ALL_QUERIES = (SCENE_QUERY, SCENE_IDS_QUERY, PLUGIN_SETTINGS_QUERY)
+ALL_QUERIES = (SCENE_QUERY, SCENE_IDS_QUERY, SCENE_FILES_QUERY, PLUGIN_SETTINGS_QUERY)
 
 
 class _CheckedSession(requests.Session):
@@ -146,16 +155,24 @@ class StashReader:
 
     def scene_ids(self, page_size: int) -> Iterator[list[str]]:
         """Every scene id, a page at a time, in id order."""
+        for scenes in self._scene_pages(SCENE_IDS_QUERY, page_size):
+            yield [scene["id"] for scene in scenes]
+
+    def scene_files(self, page_size: int) -> Iterator[list[dict[str, Any]]]:
+        """Every scene's id and files (path, size), a page at a time, in id order."""
+        yield from self._scene_pages(SCENE_FILES_QUERY, page_size)
+
+    def _scene_pages(self, query: str, page_size: int) -> Iterator[list[dict[str, Any]]]:
         page = 1
         while True:
             found = self._query(
-                SCENE_IDS_QUERY,
+                query,
                 {"filter": {"page": page, "per_page": page_size, "sort": "id", "direction": "ASC"}},
             )["findScenes"]
-            ids = [scene["id"] for scene in found["scenes"]]
-            if ids:
-                yield ids
-            if len(ids) < page_size or page * page_size >= found["count"]:
+            scenes = found["scenes"]
+            if scenes:
+                yield scenes
+            if len(scenes) < page_size or page * page_size >= found["count"]:
                 return
             page += 1
 

@@ -42,9 +42,10 @@ def open_state(data_dir: Path) -> None:
         database.initialize(db)
         # Imported here so that every model is registered before create_tables.
         from plexsync import dlq
-        from plexsync.state import attempts, outage, posters
+        from plexsync.state import attempts, outage, placement, posters, scans
 
         db.create_tables([dlq.DeadLetter, attempts.JobAttempts, outage.Outage, posters.PosterState], safe=True)
+        db.create_tables([scans.ScanRequest, placement.OutsideScene], safe=True)
         _path = path
 
 

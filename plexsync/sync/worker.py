@@ -20,12 +20,21 @@ from huey.api import Task
 from huey.exceptions import RetryTask
 
 from plexsync.config import ConfigError, SyncSettings, default_value, setting_value
-from plexsync.errors import AuthFailed, Misconfigured, Permanent, SyncError, Unavailable
+from plexsync.errors import (
+    AuthFailed,
+    ItemNotInPlex,
+    Misconfigured,
+    NotScannedYet,
+    OutsidePlex,
+    Permanent,
+    SyncError,
+    Unavailable,
+)
 from plexsync.plex.writer import PlexWriter
 from plexsync.queue.instance import bootstrap
 from plexsync.redact import register_secret
 from plexsync.stash.reader import StashReader
-from plexsync.state import attempts, outage
+from plexsync.state import attempts, outage, placement
 from plexsync.sync.scene import sync_scene
 
 log = logging.getLogger("plexsync.sync.worker")
@@ -46,7 +55,10 @@ class WorkerContext:
         self._lock = threading.Lock()
         self._stash: StashReader | None = None
         self._settings: _LoadedSettings | None = None
-        self._plex: tuple[tuple[str, str, float], PlexWriter] | None = None
+        self._plex: tuple[tuple, PlexWriter] | None = None
+        # Held while a Plex client is built: threads starting together share
+        # one client and so one index (each would otherwise list all of Plex).
+        self._plex_build = threading.Lock()
 
     def stash(self) -> StashReader:
         with self._lock:
@@ -75,14 +87,17 @@ class WorkerContext:
     def plex(self) -> PlexWriter:
         """The Plex client for the current settings (rebuilt when they change)."""
         settings = self.settings()
-        identity = (settings.plex_url, settings.plex_token, settings.http_timeout)
-        with self._lock:
-            if self._plex and self._plex[0] == identity:
-                return self._plex[1]
-        writer = PlexWriter(settings.plex_url, settings.plex_token, timeout=settings.http_timeout)
-        with self._lock:
-            self._plex = (identity, writer)
-        return writer
+        identity = (settings.plex_url, settings.plex_token, settings.http_timeout, settings.plex_sections)
+        with self._plex_build:
+            with self._lock:
+                if self._plex and self._plex[0] == identity:
+                    return self._plex[1]
+            writer = PlexWriter(
+                settings.plex_url, settings.plex_token, timeout=settings.http_timeout, sections=settings.plex_sections
+            )
+            with self._lock:
+                self._plex = (identity, writer)
+            return writer
 
     def invalidate(self, service: str) -> None:
         """Forget cached state after ``service`` refused us, so the next try re-reads it."""
@@ -159,7 +174,7 @@ def _guarded(task: Task | None, services: tuple[str, ...], body: Callable[[SyncS
         if task is not None:
             task.retries = 0  # no retry can help: straight to the dead letters
         raise
-    except SyncError:
+    except (SyncError, RetryTask):
         raise
     except Exception as exc:  # a bug or a library surprise: keep its traceback, retry, then dead letter
         log.exception("unexpected failure")
@@ -169,9 +184,37 @@ def _guarded(task: Task | None, services: tuple[str, ...], body: Callable[[SyncS
             log.warning("%s is reachable again; queued syncs resume", service.capitalize())
 
 
-def run_sync_scene(scene_id: str, task: Task | None) -> None:
+def _wait_for_scan(scene_id: str, task: Task | None, settings: SyncSettings, exc: NotScannedYet) -> None:
+    """Retry later without a traceback in the log (``RetryTask``), with the job's
+    own backoff, until its retries are spent; then one dead letter."""
+    if task is None:
+        raise exc
+    tried = attempts.of(task)[0]
+    if tried > settings.retries:
+        task.retries = 0
+        raise ItemNotInPlex(f"not in Plex after {tried} attempts: {exc.reason}") from None
+    if tried == 1:
+        log.info("scene %s waits for Plex: %s", scene_id, exc.reason)
+    delay = min(settings.retry_max_delay, settings.retry_delay * settings.retry_backoff ** (tried - 1))
+    raise RetryTask(exc.reason, delay=delay) from None
+
+
+def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False) -> None:
+    # A rematch wants a Plex listing newer than its job: the first attempt's start is close enough.
+    changed_since = ((attempts.of(task)[1] if task else None) or time.time()) if rematch else None
+
     def body(settings: SyncSettings) -> None:
-        result = sync_scene(context.stash(), context.plex(), settings.path_map, scene_id)
+        try:
+            result = sync_scene(
+                context.stash(), context.plex(), settings.path_map, scene_id, changed_since=changed_since
+            )
+        except OutsidePlex as exc:
+            if placement.record_outside(scene_id, exc.plex_path):
+                log.info("scene %s not synced: %s", scene_id, exc.reason)
+            return
+        except NotScannedYet as exc:
+            _wait_for_scan(scene_id, task, settings, exc)
+            return
         log.info("scene %s synced: %s", scene_id, result.describe())
 
     _guarded(task, ("stash", "plex"), body)

@@ -1,0 +1,53 @@
+"""Folder scans asked of Plex, so that each folder is asked for at most once
+per :data:`SCAN_INTERVAL`, however many scenes (threads, consumer processes)
+wait on it.
+
+A Stash scan of a new folder fires one hook per scene: without this, a
+hundred new files would ask Plex for a hundred scans of the same folder.
+The claim is one IMMEDIATE transaction in the shared state DB, so exactly
+one caller wins it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import peewee
+
+from plexsync.state.db import BaseModel, database
+
+#: Seconds before the same folder may be scanned again.
+SCAN_INTERVAL = 300.0
+#: Rows older than this are dropped by the next claim.
+FORGET_AFTER = 86400.0
+
+
+class ScanRequest(BaseModel):
+    folder = peewee.CharField(primary_key=True)  # "<section id>:<path key of the folder>"
+    requested_at = peewee.FloatField(index=True)
+
+
+def claim(section_id: int, folder_key: str, interval: float = SCAN_INTERVAL) -> bool:
+    """True when the caller should ask Plex to scan this folder now."""
+    key = f"{section_id}:{folder_key}"
+    now = time.time()
+    with database.atomic():
+        row = ScanRequest.get_or_none(ScanRequest.folder == key)
+        if row is not None and now - row.requested_at < interval:
+            return False
+        ScanRequest.delete().where(ScanRequest.requested_at < now - FORGET_AFTER).execute()
+        ScanRequest.insert(folder=key, requested_at=now).on_conflict_replace().execute()
+        return True
+
+
+def last_requested(folders: list[tuple[int, str]]) -> float | None:
+    """When Plex was last asked to scan any of these (section id, folder key); None if never."""
+    keys = [f"{section_id}:{folder_key}" for section_id, folder_key in folders]
+    if not keys:
+        return None
+    return ScanRequest.select(peewee.fn.MAX(ScanRequest.requested_at)).where(ScanRequest.folder.in_(keys)).scalar()
+
+
+def release(section_id: int, folder_key: str) -> None:
+    """The scan request failed: let the next attempt ask again."""
+    ScanRequest.delete().where(ScanRequest.folder == f"{section_id}:{folder_key}").execute()
