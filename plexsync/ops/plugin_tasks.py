@@ -41,5 +41,5 @@ def run(mode: str, args: dict[str, Any]) -> str:
         from plexsync.ops.plugin import PluginInputError
 
         raise PluginInputError(f"unknown task mode {mode[:40]!r} (known: {', '.join(MODES)})")
-    db.open_state(bootstrap.data_dir)
+    db.open_state(bootstrap)
     return action(args)

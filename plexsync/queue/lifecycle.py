@@ -33,7 +33,7 @@ def _tracked(task: Task) -> bool:
 @huey.on_startup()
 def on_startup() -> None:
     configure_consumer_logging()
-    db.open_state(bootstrap.data_dir)
+    db.open_state(bootstrap)
     outage.probe_now()
     recovered = huey.recover_orphans()
     if recovered:
@@ -44,7 +44,7 @@ def on_startup() -> None:
 def on_executing(signal: str, task: Task) -> None:
     if not _tracked(task):
         return
-    db.open_state(bootstrap.data_dir)
+    db.open_state(bootstrap)
     attempts.begin(task)
 
 
@@ -70,7 +70,15 @@ def on_failure(signal: str, task: Task, exc: BaseException | None = None) -> Non
     tried, since = attempts.of(task)
     error_class = type(exc).__name__ if exc is not None else signal
     reason = getattr(exc, "reason", None) or (str(exc) if exc is not None else f"job {signal}")
-    letter = dlq.record(task.name, task.args, error_class, reason, attempts=tried, first_failed_at=since)
+    try:
+        letter = dlq.record(task.name, task.args, error_class, reason, attempts=tried, first_failed_at=since)
+    except db.TRANSIENT as exc:
+        # No dead letter without the state database: huey runs the job again
+        # (it reads ``retries`` after this signal) rather than dropping it.
+        task.retries = 1
+        task.retry_delay = max(task.retry_delay or 0, 1.0)
+        log.error("job %s failed and its dead letter cannot be written yet (%s); it runs again", task.id, exc)
+        return
     attempts.finish(task)
     log.error("dead letter %s", dlq.describe(letter))
 
