@@ -67,20 +67,28 @@ def on_failure(signal: str, task: Task, exc: BaseException | None = None) -> Non
         return
     if signal != signals.SIGNAL_CANCELED and task.retries:
         return
-    tried, since = attempts.of(task)
+    if db.caused_by_database(exc):
+        _run_again(task, exc)  # the state database failed, not the job
+        return
     error_class = type(exc).__name__ if exc is not None else signal
     reason = getattr(exc, "reason", None) or (str(exc) if exc is not None else f"job {signal}")
     try:
+        tried, since = attempts.of(task)
         letter = dlq.record(task.name, task.args, error_class, reason, attempts=tried, first_failed_at=since)
-    except db.TRANSIENT as exc:
-        # No dead letter without the state database: huey runs the job again
-        # (it reads ``retries`` after this signal) rather than dropping it.
-        task.retries = 1
-        task.retry_delay = max(task.retry_delay or 0, 1.0)
-        log.error("job %s failed and its dead letter cannot be written yet (%s); it runs again", task.id, exc)
+        attempts.finish(task)
+    except db.TRANSIENT as error:
+        _run_again(task, error)  # no dead letter without the state database: never drop the job
         return
-    attempts.finish(task)
     log.error("dead letter %s", dlq.describe(letter))
+
+
+def _run_again(task: Task, error: BaseException | None) -> None:
+    """One more run instead of a dead letter: huey reads ``retries`` after the
+    failure signal and schedules the job again."""
+    task.retries = 1
+    task.retry_delay = max(task.retry_delay or 0, 1.0)
+    why = " ".join(str(error).split())
+    log.error("job %s failed while the state database is unreachable (%s); it runs again", task.id, why)
 
 
 @huey.signal(signals.SIGNAL_INTERRUPTED)

@@ -84,6 +84,18 @@ class SharedPostgresqlDatabase(_Reconnecting, peewee.PostgresqlDatabase):
     pass
 
 
+def caused_by_database(exc: BaseException | None) -> bool:
+    """True when ``exc`` comes from the state database being unreachable
+    (also when it was re-raised as another error: its context says so)."""
+    for _ in range(8):
+        if exc is None:
+            return False
+        if isinstance(exc, TRANSIENT):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def discard_connection(db: peewee.Database) -> None:
     """Forget this thread's connection, whatever state it is in."""
     with contextlib.suppress(Exception):
