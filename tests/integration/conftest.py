@@ -186,7 +186,8 @@ def _sqlite_rows(data_dir: Path, table: str) -> list[dict]:
 
 def assert_no_secrets_leaked(world: World) -> None:
     """No token, API key or session cookie in logs, hook answers or state files."""
-    secrets = [PLEX_TOKEN, STASH_API_KEY, DATABASE_PASSWORD, *world.stash_sessions()]
+    database_password = urlsplit(world.env.get("PLEXSYNC_DATABASE_URL", "")).password
+    secrets = [PLEX_TOKEN, STASH_API_KEY, *filter(None, [database_password]), *world.stash_sessions()]
     places = {"consumer logs": world.logs().encode()}
     for invocation in world.host.invocations if world._host else []:
         places[f"{invocation.kind} {invocation.name} answer"] = (

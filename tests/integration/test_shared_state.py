@@ -33,7 +33,10 @@ def synced_count(world: World, scenes: list[tuple[str, int]], prefix: str) -> in
 
 
 def wait_all_synced(world: World, scenes: list[tuple[str, int]], prefix: str, timeout: float = 180) -> None:
+    """Every item right once no job is left (a title alone may come from a
+    killed run's edit, before its re-run uploads the cover)."""
     wait_until(lambda: synced_count(world, scenes, prefix) == len(scenes), timeout=timeout, message="all synced")
+    wait_until(lambda: world.queued() == 0, timeout=timeout, message="no job queued, scheduled or running")
     for i, (scene_id, rk) in enumerate(scenes):
         item = world.plex.item(rk)
         assert item.genres == [f"{prefix}-tag"] and item.poster == world.stash.screenshot(scene_id), i
