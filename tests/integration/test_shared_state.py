@@ -11,8 +11,11 @@ connections dropped (a restart), and it being unreachable for a while.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from tests.integration.conftest import PLEX_ROOT, REDIS_URL, World, _make_world, require_redis, terminate_connections
-from tests.support import wait_until
+from tests.support import REPO, wait_until
 
 EDIT = re.compile(r"^/library/sections/\d+/all$")
 POSTER = re.compile(r"^/library/metadata/\d+/posters$")
@@ -89,6 +92,7 @@ def test_hooks_and_sync_all_through_three_consumers_each_cover_uploaded_once(sha
     assert world.dead_letters() == []
     worked = [len(re.findall(r"scene \d+ synced", consumer.log())) for consumer in consumers]
     assert all(worked), worked  # every consumer took jobs
+    assert not log_lines(world, "Error occurred in startup hook")  # three started at once
     assert_nothing_kept_locally(world)
 
 
@@ -166,6 +170,32 @@ def test_one_of_three_consumers_sigkilled_mid_batch_loses_nothing(shared_world: 
 
 
 # -- what only a database server brings ----------------------------------------
+
+
+def test_tables_are_created_once_by_processes_starting_together(postgres_url: str, tmp_path: Path):
+    """Concurrent ``CREATE TABLE IF NOT EXISTS`` in PostgreSQL can fail with a
+    duplicate key in ``pg_type``; the schema lock makes it wait instead."""
+    script = (
+        "import sys; from plexsync.config import Bootstrap; from plexsync.state import db, outage;"
+        "db.open_state(Bootstrap.from_env()); outage.record_success('plex'); print('ready')"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PLEXSYNC_")},
+        "PLEXSYNC_DATABASE_URL": postgres_url,
+    }
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=REPO,
+            env={**env, "PLEXSYNC_DATA_DIR": str(tmp_path / f"machine-{i}")},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(8)
+    ]
+    results = [process.communicate(timeout=120) for process in starts]
+    assert [out for out, _ in results] == ["ready\n"] * len(starts), [err for _, err in results]
 
 
 def test_consumers_carry_on_when_the_database_drops_every_connection(machines_world: World):
