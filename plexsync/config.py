@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from plexsync.matching.paths import PathMap, PathMapError
+from plexsync.redact import redact
 
 #: The plugin id: the manifest's file name. Stash keys plugin settings by it.
 PLUGIN_ID = "StashPlexSync"
@@ -191,8 +192,6 @@ DATABASE_SCHEMES = ("postgresql", "postgres")
 
 def _database_url(key: str, raw: str) -> str:
     """A shared state database; errors show the URL with its password masked."""
-    from plexsync.redact import redact
-
     parts = urlsplit(raw)
     shown = redact(raw)
     example = "postgresql://user:password@host:5432/plexsync"
@@ -221,8 +220,6 @@ class Bootstrap:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Bootstrap:
-        from plexsync.redact import redact
-
         env = os.environ if environ is None else environ
         stash_url = _url("stash_url", env.get(env_name("stash_url")) or "http://localhost:9999")
         data_dir = Path(env.get(env_name("data_dir")) or PLUGIN_DIR / "data").expanduser()
