@@ -20,9 +20,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from plexsync.matching.paths import PathMap, PathMapError
+from plexsync.redact import redact
 
 #: The plugin id: the manifest's file name. Stash keys plugin settings by it.
 PLUGIN_ID = "StashPlexSync"
@@ -196,6 +197,26 @@ def setting_value(
     return setting.parse(key, raw.strip())
 
 
+#: The servers ``PLEXSYNC_DATABASE_URL`` may name (peewee's ``playhouse.db_url`` schemes).
+DATABASE_SCHEMES = ("postgresql", "postgres")
+
+
+def _database_url(key: str, raw: str) -> str:
+    """A shared state database; errors show the URL with its password masked."""
+    parts = urlsplit(raw)
+    shown = redact(raw)
+    example = "postgresql://user:password@host:5432/plexsync"
+    if parts.scheme not in DATABASE_SCHEMES:
+        raise ConfigError(f"{env_name(key)}: {shown!r} is not a PostgreSQL URL like {example}")
+    try:
+        parts.port  # noqa: B018 - validates the port number
+    except ValueError:
+        raise ConfigError(f"{env_name(key)}: {shown!r} has an invalid port") from None
+    if not parts.path.strip("/"):
+        raise ConfigError(f"{env_name(key)}: {shown!r} names no database (like {example})")
+    return raw
+
+
 @dataclass(frozen=True)
 class Bootstrap:
     """Where the queue is and how to reach Stash: environment only (see module doc)."""
@@ -204,6 +225,9 @@ class Bootstrap:
     stash_api_key: str | None
     data_dir: Path
     redis_url: str | None
+    #: Where dead letters and state live when not in ``data_dir``: one database
+    #: for every worker and Stash. Its password is a secret (see :meth:`secrets`).
+    database_url: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Bootstrap:
@@ -212,13 +236,24 @@ class Bootstrap:
         data_dir = Path(env.get(env_name("data_dir")) or PLUGIN_DIR / "data").expanduser()
         redis_url = env.get(env_name("redis_url")) or None
         if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-            raise ConfigError(f"{env_name('redis_url')}: {redis_url!r} is not a redis:// URL")
+            raise ConfigError(f"{env_name('redis_url')}: {redact(redis_url)!r} is not a redis:// URL")
+        database_url = env.get(env_name("database_url")) or None
         return cls(
             stash_url=stash_url,
             stash_api_key=env.get(env_name("stash_api_key")) or None,
             data_dir=data_dir,
             redis_url=redis_url,
+            database_url=_database_url("database_url", database_url) if database_url else None,
         )
+
+    def secrets(self) -> list[str]:
+        """Credentials in the bootstrap settings, for :func:`plexsync.redact.register_secret`."""
+        found = [self.stash_api_key] if self.stash_api_key else []
+        for url in (self.redis_url, self.database_url):
+            password = urlsplit(url).password if url else None
+            if password:
+                found.extend({password, unquote(password)})
+        return found
 
     @property
     def stash_connection(self) -> dict[str, Any]:
@@ -290,4 +325,10 @@ BOOTSTRAP_SETTINGS: tuple[EnvOnly, ...] = (
         "worker and Stash",
     ),
     EnvOnly("redis_url", "none", "use Redis (redis://host:6379/0) for the queue instead of SQLite", "worker and Stash"),
+    EnvOnly(
+        "database_url",
+        "none",
+        "with Redis: postgresql://user:password@host:5432/db holds dead letters and state shared by every machine",
+        "worker and Stash",
+    ),
 )

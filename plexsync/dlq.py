@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import peewee
 
 from plexsync.redact import redact
-from plexsync.state.db import BaseModel, database
+from plexsync.state.db import BaseModel, transactional
 
 
 class DeadLetter(BaseModel):
@@ -28,8 +28,8 @@ class DeadLetter(BaseModel):
     message = peewee.TextField()
     attempts = peewee.IntegerField()
     failures = peewee.IntegerField(default=1)  # how many times the job ended here
-    first_failed_at = peewee.FloatField()
-    last_failed_at = peewee.FloatField(index=True)
+    first_failed_at = peewee.DoubleField()
+    last_failed_at = peewee.DoubleField(index=True)
 
 
 def job_key(task_name: str, args: Sequence[object]) -> str:
@@ -55,25 +55,34 @@ def record(
     now = time.time()
     scene_id = str(args[0]) if name == "sync_scene" and args else None
     clean = " ".join(redact(message).split())[:2000]
-    with database.atomic():
-        row = DeadLetter.get_or_none(DeadLetter.job_key == key)
-        if row is None:
-            return DeadLetter.create(
-                job_key=key,
-                task_name=name,
-                args=json.dumps(list(args), default=str),
-                scene_id=scene_id,
-                error_class=error_class,
-                message=clean,
-                attempts=attempts,
-                first_failed_at=first_failed_at or now,
-                last_failed_at=now,
-            )
-        row.error_class, row.message, row.last_failed_at = error_class, clean, now
-        row.attempts += attempts
-        row.failures += 1
-        row.save()
-        return row
+    return _upsert(
+        {
+            "job_key": key,
+            "task_name": name,
+            "args": json.dumps(list(args), default=str),
+            "scene_id": scene_id,
+            "error_class": error_class[:255],
+            "message": clean,
+            "attempts": attempts,
+            "first_failed_at": first_failed_at or now,
+            "last_failed_at": now,
+        }
+    )
+
+
+@transactional
+def _upsert(row: dict[str, object]) -> DeadLetter:
+    """Insert-or-ignore, then update: one row per job even when two consumers
+    dead-letter the same job at once (two hooks for one scene)."""
+    if not DeadLetter.insert(**row).on_conflict_ignore().as_rowcount().execute():
+        DeadLetter.update(
+            error_class=row["error_class"],
+            message=row["message"],
+            last_failed_at=row["last_failed_at"],
+            attempts=DeadLetter.attempts + row["attempts"],
+            failures=DeadLetter.failures + 1,
+        ).where(DeadLetter.job_key == row["job_key"]).execute()
+    return DeadLetter.get(DeadLetter.job_key == row["job_key"])
 
 
 def resolve(task_name: str, args: Sequence[object]) -> bool:

@@ -1,5 +1,5 @@
 """Keeping the Plex token, the Stash API key and session cookies out of every
-log line, dead-letter row and error message.
+log line, dead-letter row and error message (and database passwords out of all of them).
 
 Two nets: the secret values this process knows (registered when settings are
 loaded) are replaced wherever they appear, and anything that looks like a
@@ -18,6 +18,8 @@ _PATTERNS = (
     re.compile(r"(?i)(apikey[\"']?\s*[=:]\s*[\"']?)[^&\s\"',;]+"),
     re.compile(r"(?i)(\bsession[\"']?\s*[=:]\s*[\"']?)[^&\s\"',;]+"),
     re.compile(r"(?i)(\btoken[\"']?\s*[=:]\s*[\"']?)[^&\s\"',;]+"),
+    # the password of a server URL: postgresql://user:PASSWORD@host, redis://:PASSWORD@host
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s/]+(?=@)"),
 )
 _known: set[str] = set()
 _lock = threading.Lock()

@@ -15,7 +15,7 @@ from plexsync.state import db
 @click.group()
 def main() -> None:
     """PlexSync: Stash scene metadata pushed into Plex."""
-    db.open_state(bootstrap.data_dir)
+    db.open_state(bootstrap)
 
 
 @main.group("dlq")

@@ -4,7 +4,9 @@ Dead letters expire after the retention setting; attempt counts of jobs
 long gone are dropped; jobs claimed by a machine that vanished are queued
 again; huey's result store (unused, but a user may have
 switched results on) is emptied; and the SQLite files are checkpointed and
-vacuumed once enough of them is free space, so they do not only ever grow.
+vacuumed once enough of them is free space, so they do not only ever grow
+(a state database on a server, ``PLEXSYNC_DATABASE_URL``, is the server's
+to vacuum: PostgreSQL's autovacuum does it).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def cleanup(retention_days: float | None = None) -> dict[str, int]:
     """Run every cleanup step; returns what each removed (for logs and tests)."""
     from plexsync.sync.worker import context
 
-    db.open_state(bootstrap.data_dir)
+    db.open_state(bootstrap)
     if retention_days is None:
         settings = context.current_settings()
         retention_days = settings.dlq_retention_days if settings else 30.0

@@ -74,5 +74,5 @@ def run(mode: str, args: dict[str, Any], server_connection: Any = None) -> str:
         from plexsync.ops.plugin import PluginInputError
 
         raise PluginInputError(f"unknown task mode {mode[:40]!r} (known: {', '.join(MODES)})")
-    db.open_state(bootstrap.data_dir)
+    db.open_state(bootstrap)
     return action({**args, _CONNECTION: _stash_connection(server_connection)})

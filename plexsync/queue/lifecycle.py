@@ -33,7 +33,7 @@ def _tracked(task: Task) -> bool:
 @huey.on_startup()
 def on_startup() -> None:
     configure_consumer_logging()
-    db.open_state(bootstrap.data_dir)
+    db.open_state(bootstrap)
     outage.probe_now()
     recovered = huey.recover_orphans()
     if recovered:
@@ -44,7 +44,7 @@ def on_startup() -> None:
 def on_executing(signal: str, task: Task) -> None:
     if not _tracked(task):
         return
-    db.open_state(bootstrap.data_dir)
+    db.open_state(bootstrap)
     attempts.begin(task)
 
 
@@ -67,12 +67,28 @@ def on_failure(signal: str, task: Task, exc: BaseException | None = None) -> Non
         return
     if signal != signals.SIGNAL_CANCELED and task.retries:
         return
-    tried, since = attempts.of(task)
+    if db.caused_by_database(exc):
+        _run_again(task, exc)  # the state database failed, not the job
+        return
     error_class = type(exc).__name__ if exc is not None else signal
     reason = getattr(exc, "reason", None) or (str(exc) if exc is not None else f"job {signal}")
-    letter = dlq.record(task.name, task.args, error_class, reason, attempts=tried, first_failed_at=since)
-    attempts.finish(task)
+    try:
+        tried, since = attempts.of(task)
+        letter = dlq.record(task.name, task.args, error_class, reason, attempts=tried, first_failed_at=since)
+        attempts.finish(task)
+    except db.TRANSIENT as error:
+        _run_again(task, error)  # no dead letter without the state database: never drop the job
+        return
     log.error("dead letter %s", dlq.describe(letter))
+
+
+def _run_again(task: Task, error: BaseException | None) -> None:
+    """One more run instead of a dead letter: huey reads ``retries`` after the
+    failure signal and schedules the job again."""
+    task.retries = 1
+    task.retry_delay = max(task.retry_delay or 0, 1.0)
+    why = " ".join(str(error).split())
+    log.error("job %s failed while the state database is unreachable (%s); it runs again", task.id, why)
 
 
 @huey.signal(signals.SIGNAL_INTERRUPTED)

@@ -1,1 +1,1 @@
-"""Local state shared by the workers (peewee): attempts, outages, posters."""
+"""State shared by the workers and Stash (peewee): attempts, outages, posters; db.py says where it lives."""

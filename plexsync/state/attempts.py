@@ -11,28 +11,30 @@ import time
 import peewee
 from huey.api import Task
 
-from plexsync.state.db import BaseModel, database
+from plexsync.state.db import BaseModel, transactional
 
 
 class JobAttempts(BaseModel):
     task_id = peewee.CharField(primary_key=True)
     attempts = peewee.IntegerField(default=0)
-    first_started_at = peewee.FloatField()
-    updated_at = peewee.FloatField(index=True)
+    first_started_at = peewee.DoubleField()
+    updated_at = peewee.DoubleField(index=True)
 
 
+@transactional
 def begin(task: Task) -> int:
-    """Count one more attempt of ``task``; returns its number (1 for the first)."""
+    """Count one more attempt of ``task``; returns its number (1 for the first).
+
+    Insert-or-ignore, then increment: correct on every server even when two
+    consumers start the same job at once (a job recovered twice).
+    """
     now = time.time()
-    with database.atomic():
-        row = JobAttempts.get_or_none(JobAttempts.task_id == task.id)
-        if row is None:
-            JobAttempts.create(task_id=task.id, attempts=1, first_started_at=now, updated_at=now)
-            return 1
-        JobAttempts.update(attempts=JobAttempts.attempts + 1, updated_at=now).where(
-            JobAttempts.task_id == task.id
-        ).execute()
-        return row.attempts + 1
+    first = JobAttempts.insert(task_id=task.id, attempts=1, first_started_at=now, updated_at=now)
+    if first.on_conflict_ignore().as_rowcount().execute():
+        return 1
+    again = JobAttempts.update(attempts=JobAttempts.attempts + 1, updated_at=now)
+    again.where(JobAttempts.task_id == task.id).execute()
+    return JobAttempts.get(JobAttempts.task_id == task.id).attempts
 
 
 def of(task: Task) -> tuple[int, float | None]:

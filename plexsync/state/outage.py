@@ -14,38 +14,46 @@ import time
 
 import peewee
 
-from plexsync.state.db import BaseModel, database
+from plexsync.state.db import BaseModel, locked, transactional
 
 
 class Outage(BaseModel):
     service = peewee.CharField(primary_key=True)
     reason = peewee.TextField()
-    opened_at = peewee.FloatField()
+    opened_at = peewee.DoubleField()
     failures = peewee.IntegerField(default=1)
-    delay = peewee.FloatField()  # the current wait between two probes
-    retry_at = peewee.FloatField()  # when the next probe may run
+    delay = peewee.DoubleField()  # the current wait between two probes
+    retry_at = peewee.DoubleField()  # when the next probe may run
 
 
 def _backoff(failures: int, base_delay: float, max_delay: float) -> float:
     return min(max_delay, max(base_delay, 0.5) * 2 ** min(failures - 1, 30))
 
 
+@transactional
 def record_failure(service: str, reason: str, *, base_delay: float, max_delay: float) -> bool:
-    """Open (or keep open) the breaker; True when this is news worth reporting."""
+    """Open (or keep open) the breaker; True when this is news worth reporting.
+
+    News exactly once across every consumer: the one whose insert creates the
+    row opens the outage; the others find it and, holding its row lock, add
+    their failure. A changed reason is news once too, for the same reason.
+    """
     now = time.time()
-    with database.atomic():
-        row = Outage.get_or_none(Outage.service == service)
-        failures = row.failures + 1 if row else 1
-        delay = _backoff(failures, base_delay, max_delay)
-        Outage.insert(
-            service=service,
-            reason=reason,
-            opened_at=row.opened_at if row else now,
-            failures=failures,
-            delay=delay,
-            retry_at=now + delay,
-        ).on_conflict_replace().execute()
-        return row is None or row.reason != reason
+    while True:
+        delay = _backoff(1, base_delay, max_delay)
+        opened = Outage.insert(
+            service=service, reason=reason, opened_at=now, failures=1, delay=delay, retry_at=now + delay
+        )
+        if opened.on_conflict_ignore().as_rowcount().execute():
+            return True
+        row = locked(Outage.select().where(Outage.service == service)).get_or_none()
+        if row is not None:
+            break  # else it closed between the two statements: open it again
+    delay = _backoff(row.failures + 1, base_delay, max_delay)
+    Outage.update(reason=reason, failures=Outage.failures + 1, delay=delay, retry_at=now + delay).where(
+        Outage.service == service
+    ).execute()
+    return row.reason != reason
 
 
 def record_success(service: str) -> bool:

@@ -12,25 +12,25 @@ import time
 
 import peewee
 
-from plexsync.state.db import BaseModel, database
+from plexsync.state.db import BaseModel, transactional, upsert_target
 
 
 class OutsideScene(BaseModel):
     scene_id = peewee.CharField(primary_key=True)
     plex_path = peewee.TextField()
-    recorded_at = peewee.FloatField()
+    recorded_at = peewee.DoubleField()
 
 
+@transactional
 def record_outside(scene_id: str, plex_path: str) -> bool:
     """Record the scene; True when this is news (new, or under another path)."""
-    with database.atomic():
-        row = OutsideScene.get_or_none(OutsideScene.scene_id == scene_id)
-        if row is not None and row.plex_path == plex_path:
-            return False
-        OutsideScene.insert(
-            scene_id=scene_id, plex_path=plex_path, recorded_at=time.time()
-        ).on_conflict_replace().execute()
-        return True
+    row = OutsideScene.get_or_none(OutsideScene.scene_id == scene_id)
+    if row is not None and row.plex_path == plex_path:
+        return False
+    OutsideScene.insert(scene_id=scene_id, plex_path=plex_path, recorded_at=time.time()).on_conflict(
+        **upsert_target(OutsideScene.scene_id), preserve=[OutsideScene.plex_path, OutsideScene.recorded_at]
+    ).execute()
+    return True
 
 
 def clear(scene_id: str) -> None:

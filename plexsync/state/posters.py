@@ -7,13 +7,13 @@ import time
 
 import peewee
 
-from plexsync.state.db import BaseModel
+from plexsync.state.db import BaseModel, upsert_target
 
 
 class PosterState(BaseModel):
     rating_key = peewee.IntegerField(primary_key=True)
     sha256 = peewee.CharField()
-    uploaded_at = peewee.FloatField()
+    uploaded_at = peewee.DoubleField()
 
 
 def digest(image: bytes) -> str:
@@ -26,6 +26,7 @@ def is_current(rating_key: int, image_digest: str) -> bool:
 
 
 def remember(rating_key: int, image_digest: str) -> None:
-    PosterState.insert(
-        rating_key=rating_key, sha256=image_digest, uploaded_at=time.time()
-    ).on_conflict_replace().execute()
+    """Insert or update (an upsert SQLite, PostgreSQL and MySQL all run)."""
+    PosterState.insert(rating_key=rating_key, sha256=image_digest, uploaded_at=time.time()).on_conflict(
+        **upsert_target(PosterState.rating_key), preserve=[PosterState.sha256, PosterState.uploaded_at]
+    ).execute()

@@ -14,7 +14,7 @@ import time
 
 import peewee
 
-from plexsync.state.db import BaseModel, database
+from plexsync.state.db import BaseModel, locked, transactional
 
 #: Seconds before the same folder may be scanned again.
 SCAN_INTERVAL = 300.0
@@ -24,20 +24,29 @@ FORGET_AFTER = 86400.0
 
 class ScanRequest(BaseModel):
     folder = peewee.CharField(primary_key=True)  # "<section id>:<path key of the folder>"
-    requested_at = peewee.FloatField(index=True)
+    requested_at = peewee.DoubleField(index=True)
 
 
+@transactional
 def claim(section_id: int, folder_key: str, interval: float = SCAN_INTERVAL) -> bool:
     """True when the caller should ask Plex to scan this folder now."""
     key = f"{section_id}:{folder_key}"
     now = time.time()
-    with database.atomic():
-        row = ScanRequest.get_or_none(ScanRequest.folder == key)
-        if row is not None and now - row.requested_at < interval:
-            return False
-        ScanRequest.delete().where(ScanRequest.requested_at < now - FORGET_AFTER).execute()
-        ScanRequest.insert(folder=key, requested_at=now).on_conflict_replace().execute()
-        return True
+    row = locked(ScanRequest.select().where(ScanRequest.folder == key)).get_or_none()
+    if row is not None and now - row.requested_at < interval:
+        return False
+    ScanRequest.delete().where(ScanRequest.requested_at < now - FORGET_AFTER).execute()
+    # Two first claims racing on a server with row locks: the conditional
+    # update lets only the one that still sees the old stamp win.
+    if row is None:
+        ScanRequest.insert(folder=key, requested_at=now).on_conflict_ignore().execute()
+        return ScanRequest.get_by_id(key).requested_at == now
+    return (
+        ScanRequest.update(requested_at=now)
+        .where((ScanRequest.folder == key) & (ScanRequest.requested_at == row.requested_at))
+        .execute()
+        > 0
+    )
 
 
 def last_requested(folders: list[tuple[int, str]]) -> float | None:

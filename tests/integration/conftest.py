@@ -5,15 +5,25 @@ Everything a user would configure is configured the way a user would: Plex's
 address, token and path rules on Stash's plugin page (``set_plugin_settings``),
 Stash's address and API key and the data directory in the environment of the
 worker and of Stash (the plugin host passes its environment to the hook).
+
+``shared_world`` runs a test twice: on one machine (SQLite queue and state in
+one data directory, as by default) and as several machines sharing Redis and
+a PostgreSQL database (each consumer and the plugin host with a data
+directory of its own). PostgreSQL is the server on 127.0.0.1:5432 (or
+``PLEXSYNC_TEST_POSTGRES_URL``); each test gets a new database named
+``PLEXSYNC_TEST_DATABASE_PREFIX`` + a random suffix, dropped afterwards.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -29,6 +39,12 @@ STASH_ROOT = "/data/stash"
 PLEX_ROOT = "/media/plex"
 #: Database 13 unless PLEXSYNC_TEST_REDIS_DB names another (test runs side by side flush only their own).
 REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('PLEXSYNC_TEST_REDIS_DB', '13')}"
+#: Where the test databases are created (the maintenance database of the server).
+POSTGRES_ADMIN_URL = os.environ.get("PLEXSYNC_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+DATABASE_PREFIX = os.environ.get("PLEXSYNC_TEST_DATABASE_PREFIX") or "plexsync_test_"
+#: Put into the workers' database URL so that the tests see it never leaks
+#: (a server with trust authentication, like the test one, ignores it).
+DATABASE_PASSWORD = "db-password-5d1c9e"
 
 
 @dataclass
@@ -40,6 +56,9 @@ class World:
     env: dict[str, str]
     section_id: int
     consumers: list[ConsumerProcess] = field(default_factory=list)
+    #: Each consumer on a machine of its own (a data directory of its own);
+    #: ``data_dir`` is then the plugin host's, Stash's machine.
+    separate_machines: bool = False
     _host: PluginHost | None = None
 
     # -- library ------------------------------------------------------------
@@ -64,7 +83,7 @@ class World:
         return self._host
 
     def hook_env(self) -> dict[str, str]:
-        keys = ("PLEXSYNC_DATA_DIR", "PLEXSYNC_REDIS_URL")
+        keys = ("PLEXSYNC_DATA_DIR", "PLEXSYNC_REDIS_URL", "PLEXSYNC_DATABASE_URL")
         return {key: self.env[key] for key in keys if key in self.env}
 
     def configure_plugin(self, **overrides: str) -> None:
@@ -72,12 +91,34 @@ class World:
         self.stash.set_plugin_settings(PLUGIN_ID, {**settings, **overrides})
 
     # -- worker --------------------------------------------------------------
-    def start_consumer(self, workers: int = 2, **extra_env: str) -> ConsumerProcess:
+    def start_consumer(self, workers: int = 2, machine: int | None = None, **extra_env: str) -> ConsumerProcess:
+        """A consumer; with ``separate_machines`` on machine ``machine`` (a new one by default)."""
+        return self._new_consumer(workers, machine, extra_env).start()
+
+    def start_consumers(self, count: int, workers: int = 2, **extra_env: str) -> list[ConsumerProcess]:
+        """``count`` consumers started at the same instant (as after a reboot), one per machine."""
+        consumers = [self._new_consumer(workers, None, extra_env) for _ in range(count)]
+        with ThreadPoolExecutor(count) as pool:
+            return list(pool.map(ConsumerProcess.start, consumers))
+
+    def restart_consumer(self, consumer: ConsumerProcess) -> ConsumerProcess:
+        """A killed consumer started again on its machine, as a service manager does."""
+        workers = int(consumer.command[consumer.command.index("-w") + 1])
+        replacement = ConsumerProcess(consumer.env, self._log_path(), workers=workers)
+        self.consumers.append(replacement)
+        return replacement.start()
+
+    def _new_consumer(self, workers: int, machine: int | None, extra_env: dict[str, str]) -> ConsumerProcess:
         env = {**self.env, **extra_env}
-        log_path = self.tmp / f"consumer-{len(self.consumers)}.log"
-        consumer = ConsumerProcess(env, log_path, workers=workers).start()
+        if self.separate_machines:
+            machine = len(self.consumers) if machine is None else machine
+            env["PLEXSYNC_DATA_DIR"] = str(self.tmp / f"machine-{machine}" / "data")
+        consumer = ConsumerProcess(env, self._log_path(), workers=workers)
         self.consumers.append(consumer)
         return consumer
+
+    def _log_path(self) -> Path:
+        return self.tmp / f"consumer-{len(self.consumers)}.log"
 
     def stash_sessions(self) -> list[str]:
         """Session cookies the plugin host handed to plugin processes."""
@@ -89,22 +130,75 @@ class World:
         return "\n".join(consumer.log() for consumer in self.consumers)
 
     def queued(self) -> int:
+        """Jobs queued, scheduled or claimed, wherever the queue is."""
+        if "PLEXSYNC_REDIS_URL" in self.env:
+            from plexsync.queue.instance import QUEUE_NAME
+            from plexsync.queue.reliable import ReliablePriorityRedisStorage
+
+            storage = ReliablePriorityRedisStorage(QUEUE_NAME, url=self.env["PLEXSYNC_REDIS_URL"])
+            return storage.queue_size() + storage.schedule_size() + storage.claims()
         return queued_jobs(self.data_dir)
 
     def dead_letters(self) -> list[dict]:
-        return dead_letters(self.data_dir)
+        return self.state_rows("dead_letter")
+
+    def outage_failures(self, service: str = "plex") -> int:
+        rows = [row for row in self.state_rows("outage") if row["service"] == service]
+        return rows[0]["failures"] if rows else 0
+
+    def state_rows(self, table: str) -> list[dict]:
+        """The rows of a state table, from wherever the workers keep it."""
+        url = self.env.get("PLEXSYNC_DATABASE_URL")
+        if url is None:
+            return dead_letters(self.data_dir) if table == "dead_letter" else _sqlite_rows(self.data_dir, table)
+        import psycopg2
+        import psycopg2.extras
+
+        with psycopg2.connect(url) as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor:
+            cursor.execute("select to_regclass(%s) is not null as present", (table,))
+            if not cursor.fetchone()["present"]:
+                return []
+            cursor.execute(f"select * from {table} order by 1")
+            rows = [dict(row) for row in cursor.fetchall()]
+        conn.close()
+        return rows
+
+    def data_dirs(self) -> list[Path]:
+        """Every data directory of the test: Stash's and each machine's."""
+        return [self.data_dir, *sorted(self.tmp.glob("machine-*/data"))]
+
+
+def _sqlite_rows(data_dir: Path, table: str) -> list[dict]:
+    import sqlite3
+
+    path = data_dir / "plexsync.db"
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(str(path), timeout=10)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute(f"select * from {table} order by 1")]
+    except sqlite3.OperationalError:  # not created yet
+        return []
+    finally:
+        conn.close()
 
 
 def assert_no_secrets_leaked(world: World) -> None:
     """No token, API key or session cookie in logs, hook answers or state files."""
-    secrets = [PLEX_TOKEN, STASH_API_KEY, *world.stash_sessions()]
+    database_password = urlsplit(world.env.get("PLEXSYNC_DATABASE_URL", "")).password
+    secrets = [PLEX_TOKEN, STASH_API_KEY, *filter(None, [database_password]), *world.stash_sessions()]
     places = {"consumer logs": world.logs().encode()}
     for invocation in world.host.invocations if world._host else []:
         places[f"{invocation.kind} {invocation.name} answer"] = (
             invocation.stdout + "\n".join(line.message for line in invocation.logs)
         ).encode()
-    for path in world.data_dir.glob("*"):
-        places[path.name] = path.read_bytes()
+    for data_dir in world.data_dirs():
+        for path in data_dir.glob("*"):
+            places[str(path.relative_to(world.tmp))] = path.read_bytes()
+    if "PLEXSYNC_DATABASE_URL" in world.env:
+        for table in ("dead_letter", "outage", "job_attempts", "poster_state"):
+            places[f"table {table}"] = repr(world.state_rows(table)).encode()
     for place, content in places.items():
         for secret in secrets:
             assert secret.encode() not in content, f"a secret leaked into {place}"
@@ -125,13 +219,70 @@ def require_redis() -> None:
         pytest.skip("no Redis on 127.0.0.1:6379")
 
 
+def require_postgres() -> None:
+    import psycopg2
+
+    try:
+        psycopg2.connect(POSTGRES_ADMIN_URL, connect_timeout=3).close()
+    except psycopg2.OperationalError as exc:
+        if os.environ.get("PLEXSYNC_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required (PLEXSYNC_REQUIRE_POSTGRES=1) but not reachable: {exc}")
+        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL}")
+
+
+def _admin(statement: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(POSTGRES_ADMIN_URL)
+    try:
+        conn.autocommit = True  # CREATE/DROP DATABASE cannot run in a transaction
+        with conn.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new empty database for the test, as the workers' URL (with a password to keep secret)."""
+    require_postgres()
+    name = f"{DATABASE_PREFIX}{uuid.uuid4().hex[:10]}"
+    _admin(f'create database "{name}"')
+    admin = urlsplit(POSTGRES_ADMIN_URL)
+    user = admin.username or "postgres"
+    password = admin.password or DATABASE_PASSWORD
+    netloc = f"{user}:{password}@{admin.hostname or '127.0.0.1'}:{admin.port or 5432}"
+    try:
+        yield urlunsplit((admin.scheme, netloc, f"/{name}", admin.query, ""))
+    finally:
+        _admin(f'drop database if exists "{name}" with (force)')
+
+
+def terminate_connections(database_url: str) -> int:
+    """What a database restart looks like to its clients: every connection dropped."""
+    import psycopg2
+
+    name = urlsplit(database_url).path.lstrip("/")
+    conn = psycopg2.connect(POSTGRES_ADMIN_URL)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = %s",
+                (name,),
+            )
+            return cursor.fetchone()[0]
+    finally:
+        conn.close()
+
+
 def flush_redis_db(url: str) -> None:
     import redis
 
     redis.Redis.from_url(url).flushdb()
 
 
-def _make_world(tmp_path: Path, redis_url: str | None = None) -> Iterator[World]:
+def _make_world(tmp_path: Path, redis_url: str | None = None, database_url: str | None = None) -> Iterator[World]:
     stash = StashEmulator(api_key=STASH_API_KEY).start()
     plex = PlexEmulator(token=PLEX_TOKEN).start()
     section_id = plex.add_section(title="Movies", kind="movie", locations=[f"{PLEX_ROOT}/movies"])
@@ -150,7 +301,9 @@ def _make_world(tmp_path: Path, redis_url: str | None = None) -> Iterator[World]
     if redis_url:
         env["PLEXSYNC_REDIS_URL"] = redis_url
         flush_redis_db(redis_url)
-    world = World(stash, plex, data_dir, tmp_path, env, section_id)
+    if database_url:
+        env["PLEXSYNC_DATABASE_URL"] = database_url
+    world = World(stash, plex, data_dir, tmp_path, env, section_id, separate_machines=database_url is not None)
     world.configure_plugin()
     try:
         yield world
@@ -175,3 +328,24 @@ def world(tmp_path: Path) -> Iterator[World]:
 def redis_world(tmp_path: Path) -> Iterator[World]:
     require_redis()
     yield from _make_world(tmp_path, REDIS_URL)
+
+
+#: The two homes of shared state: one machine, and several machines on Redis + PostgreSQL.
+BACKENDS = ("sqlite", pytest.param("redis+postgres", marks=pytest.mark.redis))
+
+
+@pytest.fixture(params=BACKENDS)
+def shared_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    if request.param == "sqlite":
+        yield from _make_world(tmp_path)
+        return
+    require_redis()
+    database_url = request.getfixturevalue("postgres_url")
+    yield from _make_world(tmp_path, REDIS_URL, database_url)
+
+
+@pytest.fixture
+def machines_world(tmp_path: Path, postgres_url: str) -> Iterator[World]:
+    """Several machines on Redis + PostgreSQL only: for what only a server database can do."""
+    require_redis()
+    yield from _make_world(tmp_path, REDIS_URL, postgres_url)

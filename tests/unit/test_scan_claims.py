@@ -5,14 +5,15 @@ import multiprocessing
 
 import pytest
 
+from plexsync.config import Bootstrap
 from plexsync.state import db, placement, scans
 
 
 @pytest.fixture
 def state(tmp_path):
-    db.open_state(tmp_path)
+    db.open_state(_bootstrap(tmp_path))
     yield tmp_path
-    db._path = None  # the next test opens its own file
+    db._bound = None  # the next test opens its own file
 
 
 def test_a_folder_is_claimed_once_per_interval(state):
@@ -26,9 +27,13 @@ def test_a_folder_is_claimed_once_per_interval(state):
     assert scans.last_requested([(9, "/x")]) is None
 
 
+def _bootstrap(data_dir):
+    return Bootstrap.from_env({"PLEXSYNC_DATA_DIR": str(data_dir)})
+
+
 def _claim(data_dir, results):
-    db._path = None
-    db.open_state(data_dir)
+    db._bound = None
+    db.open_state(_bootstrap(data_dir))
     results.put(scans.claim(3, "/shared/folder"))
 
 
