@@ -1,0 +1,330 @@
+"""The worker starts itself: on demand from a hook or task, gone again when idle.
+
+**Worker modes.** ``auto`` (the default): when a hook or task has queued work
+and no consumer is alive, it starts one, detached, and that consumer stops
+after *Idle worker stops after* seconds with nothing queued, scheduled or
+running. ``external``: the user runs ``huey_consumer huey_config.huey`` (or
+``python3 run.py worker``) as a service; the plugin never starts one and says
+so in Stash's log when none is running.
+
+**How the mode reaches the hook.** A hook may not call Stash, so it cannot
+read the plugin page. It takes ``PLEXSYNC_WORKER_MODE`` from its environment
+(Stash's), and otherwise the *Worker mode* setting as the last consumer saw it
+on the plugin page: consumers copy the non-secret settings a hook needs into
+the health snapshot (:mod:`plexsync.ops.health`). Before any consumer has run
+it is ``auto``; an auto-started consumer that then reads ``external`` on the
+plugin page stops as soon as the queue is empty (its idle period becomes 0).
+
+**Who is alive, on this machine.** Every consumer holds ``worker.lock`` in the
+data directory for its whole life (a shared ``flock``, released by the kernel
+when the process dies, SIGKILL included: a stale lock cannot exist). The hook
+probes it with a non-blocking exclusive ``flock``: a refusal means a consumer
+(or another hook starting one) is there; that is the whole liveness check.
+The hook that gets the lock starts the consumer *with the locked file
+descriptor inherited*, so the lock passes to the consumer without a gap in
+which a second hook could win it too: of 50 hooks firing at once, exactly one
+starts a worker. A hook enqueues *before* it probes and an idle consumer
+releases the lock *before* its last look at the queue, so a job is never left
+with neither a running consumer nor a hook that starts one.
+
+**On Redis** the consumers may run elsewhere: when the local lock is free the
+hook also reads the heartbeat (:mod:`plexsync.ops.heartbeat`), and a fresh beat
+from another host counts as alive. Auto mode then still works on Stash's own
+machine.
+
+**What the started consumer gets.** The hook's environment (Stash's), plus
+``PLEXSYNC_STASH_URL`` derived from the hook's ``server_connection`` (Scheme,
+Host, Port) when it is not set. Never the session cookie: it belongs to one
+invocation. When Stash has a login, set ``PLEXSYNC_STASH_API_KEY`` in Stash's
+environment; without it the worker's first job reports "Stash refused", and
+the hooks show that warning. Its output goes to ``worker.log`` in the data
+directory; stdin, stdout and stderr are detached from Stash's pipes and it
+runs in a session of its own, so Stash does not wait for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; auto mode cannot tell who runs
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger("plexsync.ops.autostart")
+
+LOCK_FILE = "worker.lock"
+LOG_FILE = "worker.log"
+#: worker.log is renamed to worker.log.1 at a start once it is bigger than this.
+LOG_ROTATE_BYTES = 10 * 1024 * 1024
+#: Internal hand-over from the starting hook to its consumer (not settings).
+ENV_LOCK_FD = "PLEXSYNC_WORKER_LOCK_FD"
+ENV_AUTOSTARTED = "PLEXSYNC_WORKER_AUTOSTARTED"
+#: The consumer's options; ``python3 run.py worker`` uses the same (a test checks it).
+#: -m 1: an idle worker still picks up a new edit within a second.
+CONSUMER_OPTIONS = ("-w", "4", "-k", "thread", "-m", "1")
+
+
+def lock_path(data_dir: Path) -> Path:
+    return Path(data_dir) / LOCK_FILE
+
+
+def _open_lock(data_dir: Path) -> int:
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    return os.open(lock_path(data_dir), os.O_RDWR | os.O_CREAT, 0o644)
+
+
+def try_claim(data_dir: Path) -> int | None:
+    """A descriptor holding the lock exclusively when no consumer holds it, else None."""
+    if fcntl is None:
+        return None
+    fd = _open_lock(data_dir)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def stash_url(server_connection: Any) -> str | None:
+    """Stash's address from a hook's ``server_connection`` (never its session cookie)."""
+    if not isinstance(server_connection, dict):
+        return None
+    scheme = server_connection.get("Scheme")
+    host = server_connection.get("Host")
+    port = server_connection.get("Port")
+    if scheme not in ("http", "https") or not isinstance(host, str) or isinstance(port, bool):
+        return None
+    if not isinstance(port, int) or not 0 < port < 65536:
+        return None
+    host = host.strip()
+    if host in ("", "0.0.0.0", "::", "[::]"):  # Stash listening on every interface
+        host = "localhost"
+    if not all(ch.isalnum() or ch in ".-:[]_" for ch in host):
+        return None
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}"
+
+
+def consumer_command() -> list[str]:
+    return [sys.executable, "-m", "huey.bin.huey_consumer", "huey_config.huey", *CONSUMER_OPTIONS]
+
+
+def _log_file(data_dir: Path) -> Any:
+    path = Path(data_dir) / LOG_FILE
+    with contextlib.suppress(OSError):
+        if path.stat().st_size > LOG_ROTATE_BYTES:
+            os.replace(path, path.with_name(LOG_FILE + ".1"))
+    return open(path, "ab")
+
+
+def spawn(lock_fd: int, data_dir: Path, server_connection: Any, plugin_dir: Path) -> int:
+    """Start a detached consumer that inherits ``lock_fd``; returns its pid."""
+    env = dict(os.environ)
+    if not env.get("PLEXSYNC_STASH_URL"):
+        derived = stash_url(server_connection)
+        if derived:
+            env["PLEXSYNC_STASH_URL"] = derived
+    env[ENV_LOCK_FD] = str(lock_fd)
+    env[ENV_AUTOSTARTED] = "1"
+    with _log_file(data_dir) as out:
+        child = subprocess.Popen(
+            consumer_command(),
+            cwd=plugin_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            pass_fds=(lock_fd,),
+        )
+    return child.pid
+
+
+def _remote_consumer_alive() -> bool:
+    from plexsync.ops import heartbeat
+
+    beat = heartbeat.read()
+    return bool(beat) and beat.get("host") != socket.gethostname() and heartbeat.alive()  # type: ignore[union-attr]
+
+
+def ensure_worker(mode: str, server_connection: Any, work: bool) -> str | None:
+    """After a hook or task: start a consumer when ``work`` waits and none is alive (auto mode).
+
+    Returns a warning for Stash's log, or None when a consumer runs, was
+    started, or is not needed yet.
+    """
+    from plexsync.config import PLUGIN_DIR
+    from plexsync.queue.instance import bootstrap
+
+    if fcntl is None:
+        if mode == "auto" and work:
+            return "the worker cannot be started automatically on Windows: run `python3 run.py worker`"
+        return None
+    fd = try_claim(bootstrap.data_dir)
+    if fd is None:
+        return None  # a consumer holds the lock, or another hook is starting one
+    try:
+        if bootstrap.redis_url and _remote_consumer_alive():
+            return None
+        if mode == "auto":
+            if work:
+                spawn(fd, bootstrap.data_dir, server_connection, PLUGIN_DIR)
+            return None
+        return (
+            f"no worker is running (worker mode {mode}): syncs wait in the queue until you start it, "
+            f"e.g. `python3 run.py worker` in {PLUGIN_DIR}"
+        )
+    finally:
+        os.close(fd)
+
+
+# -- inside the consumer -----------------------------------------------------
+
+
+class ConsumerPresence:
+    """The consumer's side: hold the lock, beat, publish health, and (auto mode) stop when idle.
+
+    One daemon thread per consumer process, started by the lifecycle's startup
+    hook. ``idle_exit`` returns the current idle period in seconds, or None
+    for a consumer that never stops by itself (one the user started).
+    """
+
+    TICK = 0.5
+
+    def __init__(
+        self,
+        data_dir: Path,
+        huey: Any,
+        idle_exit: Callable[[], float] | None,
+        on_beat: Callable[[], None] = lambda: None,
+        stop: Callable[[], None] = lambda: os.kill(os.getpid(), signal.SIGINT),
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.huey = huey
+        self.idle_exit = idle_exit
+        self.on_beat = on_beat
+        self._stop = stop
+        self._fd: int | None = None
+        self._idle_since: float | None = None
+        self._last_beat = 0.0
+        self.stopping = False
+        self._halt = threading.Event()
+        self._halt_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def mode(self) -> str:
+        return "auto" if self.idle_exit is not None else "external"
+
+    # -- the lock --------------------------------------------------------
+    def _inherited_lock(self) -> int | None:
+        raw = os.environ.pop(ENV_LOCK_FD, None)
+        if not raw:
+            return None
+        try:
+            fd = int(raw)
+            same_file = os.path.samestat(os.fstat(fd), os.stat(lock_path(self.data_dir)))
+        except (ValueError, OSError):
+            return None
+        if not same_file:
+            return None
+        os.set_inheritable(fd, False)
+        return fd
+
+    def hold(self) -> bool:
+        """Hold the lock (shared: several consumers may run); False while another holds it exclusively."""
+        if self._fd is not None:
+            return True
+        if fcntl is None:
+            return False
+        fd = self._inherited_lock()
+        if fd is None:
+            fd = _open_lock(self.data_dir)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+
+    # -- the loop --------------------------------------------------------
+    def start(self) -> ConsumerPresence:
+        self.hold()
+        self._thread = threading.Thread(target=self._run, name="plexsync-presence", daemon=True)
+        self._thread.start()
+        return self
+
+    def halt(self) -> bool:
+        """Stop the loop; True for the first call only (huey calls shutdown hooks once per worker)."""
+        with self._halt_lock:
+            first = not self._halt.is_set()
+            self._halt.set()
+        return first
+
+    def _run(self) -> None:
+        while not self._halt.is_set() and not self.stopping:
+            try:
+                self.tick(time.monotonic())
+            except Exception:  # a locked database, Redis away: try again next tick
+                log.warning("worker presence check failed; retrying", exc_info=True)
+            self._halt.wait(self.TICK)
+
+    def _busy(self) -> bool:
+        return bool(self.huey.pending_count() or self.huey.scheduled_count() or self.huey.storage.claims())
+
+    def tick(self, now: float) -> None:
+        from plexsync.ops import heartbeat
+
+        if not self.stopping:
+            self.hold()
+        if now - self._last_beat >= heartbeat.BEAT_INTERVAL:
+            self._last_beat = now
+            heartbeat.beat(self.mode)
+            self.on_beat()
+        if self.idle_exit is not None:
+            self._check_idle(now)
+
+    def _check_idle(self, now: float) -> None:
+        from plexsync.ops import heartbeat
+
+        assert self.idle_exit is not None
+        if self._busy():
+            self._idle_since = None
+            return
+        if self._idle_since is None:
+            self._idle_since = now
+        idle_for = self.idle_exit()
+        if now - self._idle_since < idle_for:
+            return
+        # Hand over first, then look once more: a hook that enqueued before
+        # the release saw the lock held, so its job must be seen now.
+        self.release()
+        if self._busy() and self.hold():
+            self._idle_since = None
+            return
+        self.stopping = True
+        log.info("idle for %.0f s: stopping; the next queued sync starts a worker again", idle_for)
+        heartbeat.clear()
+        self.on_beat()
+        self._stop()
