@@ -151,6 +151,10 @@ def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
         reply = {"error": f"PlexSync: {_one_line(str(exc))}"}
     except RecursionError:
         reply = {"error": "PlexSync: input is nested too deeply to be Stash's plugin JSON"}
+    except ImportError as exc:  # Stash's own Python without the plugin's packages
+        folder = __file__.rsplit("plexsync", 1)[0].rstrip("/\\")
+        missing = getattr(exc, "name", None) or "a package"
+        reply = {"error": f"PlexSync: not set up ({missing} is not installed): run `python3 run.py setup` in {folder}"}
     except Exception as exc:  # never a traceback in Stash's log; never a non-zero exit
         reply = {"error": f"PlexSync: {_one_line(str(exc) or 'unexpected failure')}"}
     stdout.write(json.dumps(reply) + "\n")
