@@ -47,8 +47,8 @@ _presence: autostart.ConsumerPresence | None = None
 
 def _loaded_settings() -> Any:
     """The settings this consumer last read from Stash, without importing the sync code to ask."""
-    worker = sys.modules.get("plexsync.sync.worker")
-    return worker.context.current_settings() if worker is not None else None
+    context = getattr(sys.modules.get("plexsync.sync.worker"), "context", None)  # None while being imported
+    return context.current_settings() if context is not None else None
 
 
 def _idle_exit() -> float:
