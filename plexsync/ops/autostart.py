@@ -49,7 +49,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -133,6 +132,8 @@ def _log_file(data_dir: Path) -> Any:
 
 def spawn(lock_fd: int, data_dir: Path, server_connection: Any, plugin_dir: Path) -> int:
     """Start a detached consumer that inherits ``lock_fd``; returns its pid."""
+    import subprocess  # only the one hook that starts a worker pays for it
+
     env = dict(os.environ)
     if not env.get("PLEXSYNC_STASH_URL"):
         derived = stash_url(server_connection)

@@ -95,6 +95,10 @@ def _worker_warnings(payload: dict[str, Any], fresh: bool, queued: bool) -> list
     notes = []
     snapshot = health.read()
     if fresh:
+        from plexsync.queue.instance import bootstrap
+        from plexsync.state import db
+
+        db.open_state(bootstrap.data_dir)  # the task opened it already, unless it did not need it
         snapshot = health.collect()
         health.publish(snapshot)
     try:

@@ -97,8 +97,11 @@ def on_shutdown() -> None:
         presence = _presence
     if presence is None or not presence.halt():
         return
-    heartbeat.clear()
-    _publish_health()
+    try:
+        heartbeat.clear()
+        _publish_health()
+    except Exception as exc:  # the beat ages out by itself
+        log.warning("could not take the heartbeat away at shutdown: %s", exc)
 
 
 @huey.signal(signals.SIGNAL_EXECUTING)
