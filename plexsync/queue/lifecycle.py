@@ -11,7 +11,7 @@ A job killed with SIGKILL is covered by the queue's claims
 (:mod:`plexsync.queue.reliable`): on start the consumer re-queues orphaned claims.
 
 Once per consumer process the startup hook also starts its presence
-(:mod:`plexsync.ops.autostart`): the worker lock, the heartbeat, the health
+(:mod:`plexsync.ops.presence`): the worker lock, the heartbeat, the health
 snapshot for Stash's log, and, for a consumer the plugin started, the stop
 when idle. The shutdown hook takes the heartbeat away.
 """
@@ -29,7 +29,7 @@ from huey.api import PeriodicTask, Task
 
 from plexsync import dlq
 from plexsync.config import ConfigError, default_value, setting_value
-from plexsync.ops import autostart, health, heartbeat
+from plexsync.ops import autostart, health, heartbeat, presence
 from plexsync.ops.logs import configure_consumer_logging
 from plexsync.queue.instance import bootstrap, huey
 from plexsync.state import attempts, db, outage
@@ -42,7 +42,7 @@ def _tracked(task: Task) -> bool:
 
 
 _presence_lock = threading.Lock()
-_presence: autostart.ConsumerPresence | None = None
+_presence: presence.ConsumerPresence | None = None
 
 
 def _loaded_settings() -> Any:
@@ -74,7 +74,7 @@ def _start_presence() -> None:
         if _presence is not None:
             return
         started_by_plugin = os.environ.pop(autostart.ENV_AUTOSTARTED, None) == "1"
-        _presence = autostart.ConsumerPresence(
+        _presence = presence.ConsumerPresence(
             bootstrap.data_dir, huey, _idle_exit if started_by_plugin else None, on_beat=_publish_health
         ).start()
     log.info("worker started (%s mode): pid %d", _presence.mode, os.getpid())
