@@ -50,6 +50,7 @@ import contextlib
 import os
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,9 @@ def _remote_consumer_alive() -> bool:
     from plexsync.ops import heartbeat
 
     beat = heartbeat.read()
-    return bool(beat) and beat.get("host") != socket.gethostname() and heartbeat.alive()  # type: ignore[union-attr]
+    if not beat or beat.get("host") == socket.gethostname():
+        return False  # none, or of this machine, whose lock is free: dead
+    return time.time() - float(beat.get("beat_at", 0)) <= heartbeat.MAX_AGE
 
 
 def ensure_worker(mode: str, server_connection: Any, work: bool) -> str | None:
