@@ -12,8 +12,10 @@ and is reinstalled only when a requirements file changed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -24,6 +26,9 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".requirements.sha256"
+#: The consumer's options (the same as a worker the plugin starts: plexsync.ops.autostart).
+#: -m 1: an idle worker still picks up a new edit within a second.
+CONSUMER_OPTIONS = ("-w", "4", "-k", "thread", "-m", "1")
 
 
 def _requirements_digest(files: list[Path]) -> str:
@@ -55,6 +60,27 @@ def ensure_venv(dev: bool) -> None:
     STAMP.write_text((dev_stamp if dev else run_stamp) + "\n")
 
 
+def run_forwarding_signals(command: list[str], cwd: Path) -> int:
+    """Run ``command`` until it exits, passing SIGINT, SIGTERM and SIGHUP on to it.
+
+    The child gets a process group of its own, so a Ctrl-C in the terminal
+    reaches only this process, which passes it on exactly once: huey_consumer
+    takes one SIGINT as "finish the jobs in flight, then stop" and a second
+    one as "stop now". Nothing here raises KeyboardInterrupt, so no traceback.
+    """
+    child = subprocess.Popen(command, cwd=cwd, **({} if os.name == "nt" else {"process_group": 0}))
+
+    def forward(signum: int, frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(signum)
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), forward)
+    code = child.wait()  # retried after each handled signal (PEP 475)
+    return code if code >= 0 else 128 - code
+
+
 def main(argv: list[str]) -> int:
     if sys.version_info < (3, 11):  # noqa: UP036 - this script is what tells older Pythons
         print("PlexSync needs Python 3.11 or newer", file=sys.stderr)
@@ -70,9 +96,8 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(PYTHON), str(ROOT / "demo.py"), *rest], cwd=ROOT)
     if job == "worker":
         ensure_venv(dev=False)
-        # -m 1: an idle worker still picks up a new edit within a second
-        consumer = [str(BIN / "huey_consumer"), "huey_config.huey", "-w", "4", "-k", "thread", "-m", "1"]
-        return subprocess.call([*consumer, *rest], cwd=ROOT)
+        consumer = [str(BIN / "huey_consumer"), "huey_config.huey", *CONSUMER_OPTIONS]
+        return run_forwarding_signals([*consumer, *rest], cwd=ROOT)
     if job == "test":
         ensure_venv(dev=True)
         lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."], cwd=ROOT)

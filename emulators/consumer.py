@@ -59,7 +59,8 @@ class ConsumerProcess:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        poll_until(lambda: "consumer started" in self.log().lower() or not self.alive(), timeout, 0.05, "the worker")
+        # "worker started": the startup hook ran (orphans re-queued, worker lock held)
+        poll_until(lambda: "worker started (" in self.log() or not self.alive(), timeout, 0.05, "the worker")
         if not self.alive():
             raise RuntimeError(f"the worker exited at start:\n{self.tail()}")
         return self

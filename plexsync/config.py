@@ -19,11 +19,13 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from plexsync.matching.paths import PathMap, PathMapError
 from plexsync.redact import redact
+
+if TYPE_CHECKING:  # the hook process reads settings but never parses path rules
+    from plexsync.matching.paths import PathMap
 
 #: The plugin id: the manifest's file name. Stash keys plugin settings by it.
 PLUGIN_ID = "StashPlexSync"
@@ -71,7 +73,19 @@ def _names(key: str, raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
 
 
+def _choice(*options: str) -> Callable[[str, str], str]:
+    def parse(key: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            raise ConfigError(f"{env_name(key)}: {raw[:40]!r} is not one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
 def _path_map(key: str, raw: str) -> PathMap:
+    from plexsync.matching.paths import PathMap, PathMapError
+
     try:
         return PathMap.parse(raw)
     except PathMapError as exc:
@@ -161,6 +175,22 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
         "30",
         "Keep dead letters (days)",
         "The periodic cleanup removes dead letters older than this",
+        "NUMBER",
+    ),
+    Setting(
+        "worker_mode",
+        _choice("auto", "external"),
+        "auto",
+        "Worker mode",
+        "auto: the plugin starts the worker when a sync is queued and none is running, and it stops when idle. "
+        "external: you run the worker yourself (python3 run.py worker); the plugin warns when it is not running.",
+    ),
+    Setting(
+        "worker_idle_exit",
+        _number(float, 0),
+        "300",
+        "Idle worker stops after (seconds)",
+        "In auto mode, a worker the plugin started stops after this long with nothing queued, scheduled or running",
         "NUMBER",
     ),
 )
@@ -283,6 +313,8 @@ class SyncSettings:
     retry_max_delay: float
     http_timeout: float
     dlq_retention_days: float
+    worker_mode: str
+    worker_idle_exit: float
 
     @classmethod
     def resolve(

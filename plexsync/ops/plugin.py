@@ -3,7 +3,13 @@
 Stash starts the entry script for every hook firing and every task run
 (../shared/stash-plugins.md). Whatever happens, the answer is a single JSON
 object with ``output`` or a one-line ``error``, the exit status is 0, and no
-traceback reaches Stash's log.
+traceback reaches Stash's log. The error says what is wrong with the input,
+in words, never the name of a Python exception.
+
+After its work, a hook or task makes sure a worker will do the queued work
+(:mod:`plexsync.ops.autostart`) and, when no worker runs in ``external`` mode
+or syncs are failing, says so in one warning line on stderr, which Stash's
+log shows at warning level.
 """
 
 from __future__ import annotations
@@ -12,28 +18,63 @@ import json
 import sys
 from typing import IO, Any
 
+#: Digits a JSON integer may have before it is not read as a number at all
+#: (Python refuses to convert more than 4300; no id has more than 19).
+MAX_INT_DIGITS = 40
+
 
 class PluginInputError(ValueError):
     pass
 
 
+class OversizedNumber:
+    """A JSON integer too long to be anything Stash sends; kept only to be refused by name."""
+
+    def __init__(self, text: str) -> None:
+        self.digits = len(text.lstrip("-"))
+
+    def __str__(self) -> str:
+        return f"a {self.digits}-digit number"
+
+
+def _parse_int(text: str) -> int | OversizedNumber:
+    return int(text) if len(text) <= MAX_INT_DIGITS else OversizedNumber(text)
+
+
+def _read_text(stdin: IO[str]) -> str:
+    """stdin as text; a UTF-8 byte-order mark before the JSON is dropped."""
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is None:
+        return stdin.read().removeprefix("\ufeff")
+    data = buffer.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PluginInputError(f"input is not UTF-8 text (invalid byte at offset {exc.start})") from None
+
+
 def read_input(stdin: IO[str]) -> dict[str, Any]:
-    raw = stdin.read()
+    raw = _read_text(stdin)
     if not raw.strip():
         raise PluginInputError("no input on stdin (expected Stash's plugin JSON)")
     try:
-        payload = json.loads(raw)
-    except ValueError as exc:
+        payload = json.loads(raw, parse_int=_parse_int)
+    except json.JSONDecodeError as exc:
         raise PluginInputError(f"input is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise PluginInputError("input is nested too deeply to be Stash's plugin JSON") from None
+    except ValueError:
+        raise PluginInputError("input is not JSON Stash sends (a value cannot be read)") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("args"), dict):
         raise PluginInputError("input has no 'args' object")
     return payload
 
 
-def log(level: str, message: str, stderr: IO[str] = sys.stderr) -> None:
+def log(level: str, message: str, stderr: IO[str] | None = None) -> None:
     """A log line in Stash's format: \\x01 + level letter + \\x02 + message."""
-    stderr.write(f"\x01{level[0]}\x02{message}\n")
-    stderr.flush()
+    stream = sys.stderr if stderr is None else stderr
+    stream.write(f"\x01{level[0]}\x02{message}\n")
+    stream.flush()
 
 
 def _one_line(text: str) -> str:
@@ -42,27 +83,84 @@ def _one_line(text: str) -> str:
     return " ".join(redact(text).split())[:500]
 
 
+def _worker_warnings(payload: dict[str, Any], fresh: bool, queued: bool) -> list[str]:
+    """What Stash's log should say about the worker and failing syncs (empty when all is well).
+
+    ``fresh``: compute the health from the state tables (a task has loaded
+    them) instead of reading the worker's snapshot (a hook must not).
+    """
+    from plexsync.config import ConfigError, setting_value
+    from plexsync.ops import autostart, health
+
+    notes = []
+    snapshot = health.read()
+    if fresh:
+        from plexsync.queue.instance import bootstrap
+        from plexsync.state import db
+
+        db.open_state(bootstrap.data_dir)  # the task opened it already, unless it did not need it
+        snapshot = health.collect()
+        health.publish(snapshot)
+    try:
+        mode = setting_value("worker_mode", (snapshot or {}).get("settings"))
+    except ConfigError as exc:
+        notes.append(str(exc))
+        mode = "auto"
+    work = queued or bool(snapshot and (snapshot.get("queued") or snapshot.get("waiting")))
+    worker_note = autostart.ensure_worker(mode, payload.get("server_connection"), work)
+    if worker_note:
+        notes.append(worker_note)
+    return notes + health.problems(snapshot)
+
+
+def _report(payload: dict[str, Any], fresh: bool, queued: bool) -> None:
+    try:
+        notes = _worker_warnings(payload, fresh, queued)
+    except Exception as exc:  # the job is queued already; only the report failed
+        notes = [f"could not check the worker ({exc})"]
+    if notes:
+        log("warning", _one_line("PlexSync: " + "; ".join(notes)))
+
+
 def run(payload: dict[str, Any]) -> str:
     args = payload["args"]
     if "hookContext" in args:
         from plexsync import hooks
 
         try:
-            return hooks.handle(args["hookContext"])
+            output = hooks.handle(args["hookContext"])
         except hooks.HookInputError as exc:
             raise PluginInputError(str(exc)) from None
+        _report(payload, fresh=False, queued=True)
+        return output
+    if "mode" not in args:
+        # Neither a hook nor a task: refused before the database layer is loaded.
+        raise PluginInputError("input has neither args.hookContext (a hook) nor args.mode (a task)")
+    mode = args["mode"]
+    if not isinstance(mode, str):
+        raise PluginInputError("args.mode is not a text (the task's mode in StashPlexSync.yml)")
     from plexsync.ops import plugin_tasks
 
-    return plugin_tasks.run(str(args.get("mode", "")), args, payload.get("server_connection"))
+    output = plugin_tasks.run(mode, args, payload.get("server_connection"))
+    _report(payload, fresh=True, queued=False)
+    return output
 
 
-def main(stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.stdout) -> int:
+def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
     try:
         reply = {"output": run(read_input(stdin))}
     except PluginInputError as exc:
         reply = {"error": f"PlexSync: {_one_line(str(exc))}"}
+    except RecursionError:
+        reply = {"error": "PlexSync: input is nested too deeply to be Stash's plugin JSON"}
+    except ImportError as exc:  # Stash's own Python without the plugin's packages
+        folder = __file__.rsplit("plexsync", 1)[0].rstrip("/\\")
+        missing = getattr(exc, "name", None) or "a package"
+        reply = {"error": f"PlexSync: not set up ({missing} is not installed): run `python3 run.py setup` in {folder}"}
     except Exception as exc:  # never a traceback in Stash's log; never a non-zero exit
-        reply = {"error": f"PlexSync: {_one_line(f'{type(exc).__name__}: {exc}')}"}
+        reply = {"error": f"PlexSync: {_one_line(str(exc) or 'unexpected failure')}"}
     stdout.write(json.dumps(reply) + "\n")
     stdout.flush()
     return 0

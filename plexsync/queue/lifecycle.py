@@ -9,16 +9,27 @@
 
 A job killed with SIGKILL is covered by the queue's claims
 (:mod:`plexsync.queue.reliable`): on start the consumer re-queues orphaned claims.
+
+Once per consumer process the startup hook also starts its presence
+(:mod:`plexsync.ops.presence`): the worker lock, the heartbeat, the health
+snapshot for Stash's log, and, for a consumer the plugin started, the stop
+when idle. The shutdown hook takes the heartbeat away.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import threading
+from typing import Any
 
 from huey import signals
 from huey.api import PeriodicTask, Task
 
 from plexsync import dlq
+from plexsync.config import ConfigError, default_value, setting_value
+from plexsync.ops import autostart, health, heartbeat, presence
 from plexsync.ops.logs import configure_consumer_logging
 from plexsync.queue.instance import bootstrap, huey
 from plexsync.state import attempts, db, outage
@@ -30,6 +41,45 @@ def _tracked(task: Task) -> bool:
     return not isinstance(task, PeriodicTask)
 
 
+_presence_lock = threading.Lock()
+_presence: presence.ConsumerPresence | None = None
+
+
+def _loaded_settings() -> Any:
+    """The settings this consumer last read from Stash, without importing the sync code to ask."""
+    context = getattr(sys.modules.get("plexsync.sync.worker"), "context", None)  # None while being imported
+    return context.current_settings() if context is not None else None
+
+
+def _idle_exit() -> float:
+    """The idle period of a consumer the plugin started: 0 once the plugin page says ``external``."""
+    settings = _loaded_settings()
+    if settings is not None:
+        mode, idle = settings.worker_mode, settings.worker_idle_exit
+    else:
+        try:
+            mode, idle = setting_value("worker_mode"), setting_value("worker_idle_exit")
+        except ConfigError:  # reported when the settings load
+            mode, idle = default_value("worker_mode"), default_value("worker_idle_exit")
+    return 0.0 if mode == "external" else idle
+
+
+def _publish_health() -> None:
+    health.publish(health.collect(_loaded_settings()))
+
+
+def _start_presence() -> None:
+    global _presence
+    with _presence_lock:
+        if _presence is not None:
+            return
+        started_by_plugin = os.environ.pop(autostart.ENV_AUTOSTARTED, None) == "1"
+        _presence = presence.ConsumerPresence(
+            bootstrap.data_dir, huey, _idle_exit if started_by_plugin else None, on_beat=_publish_health
+        ).start()
+    log.info("worker started (%s mode): pid %d", _presence.mode, os.getpid())
+
+
 @huey.on_startup()
 def on_startup() -> None:
     configure_consumer_logging()
@@ -38,6 +88,20 @@ def on_startup() -> None:
     recovered = huey.recover_orphans()
     if recovered:
         log.warning("re-queued %d job(s) left running by a consumer that was killed", recovered)
+    _start_presence()
+
+
+@huey.on_shutdown()
+def on_shutdown() -> None:
+    with _presence_lock:
+        presence = _presence
+    if presence is None or not presence.halt():
+        return
+    try:
+        heartbeat.clear()
+        _publish_health()
+    except Exception as exc:  # the beat ages out by itself
+        log.warning("could not take the heartbeat away at shutdown: %s", exc)
 
 
 @huey.signal(signals.SIGNAL_EXECUTING)

@@ -53,7 +53,20 @@ def owner_is_gone(owner: str, claimed_at: float) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """A killed process whose parent has not reaped it yet still answers ``kill(pid, 0)``.
+
+    A worker the plugin started outlives the hook that started it, so its
+    parent becomes the container's PID 1, which may reap late or never.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False  # no /proc (not Linux): trust kill()
 
 
 class ReliableSqliteStorage(SqliteStorage):

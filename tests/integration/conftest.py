@@ -83,8 +83,10 @@ class World:
         return self._host
 
     def hook_env(self) -> dict[str, str]:
+        """Stash's environment. Worker mode ``external``: these tests start their
+        consumers themselves (tests/integration/test_worker_autostart.py tries ``auto``)."""
         keys = ("PLEXSYNC_DATA_DIR", "PLEXSYNC_REDIS_URL", "PLEXSYNC_DATABASE_URL")
-        return {key: self.env[key] for key in keys if key in self.env}
+        return {"PLEXSYNC_WORKER_MODE": "external", **{key: self.env[key] for key in keys if key in self.env}}
 
     def configure_plugin(self, **overrides: str) -> None:
         settings = {"plex_url": self.plex.url, "plex_token": PLEX_TOKEN, "path_map": f"{STASH_ROOT}={PLEX_ROOT}"}
