@@ -83,7 +83,7 @@ def status_command() -> None:
     raise SystemExit(int(report.exit_code))
 
 
-@main.command("doctor")
+@main.command("doctor", short_help="Check Stash, Plex, credentials and path rules.")
 def doctor_command() -> None:
     """Check Stash, Plex, their credentials and the path rules; say what to fix."""
     _open_state()
@@ -204,7 +204,7 @@ def _finish(tally: Tally) -> None:
         status.record_success("sync_scene", [tally.last_synced])
 
 
-@main.command("sync")
+@main.command("sync", short_help="Sync scenes now, in this process (no worker needed).")
 @click.argument("scene_ids", nargs=-1)
 @click.option("--all", "sync_all", is_flag=True, help="Sync every scene in Stash (with a progress bar).")
 @click.option(

@@ -282,7 +282,7 @@ def suggest_rule(stash_path: str, locations: list[str], in_plex: Callable[[str],
     parts, _ = _split(stash_path)
     for location in locations:
         _, plex_sep = _split(location)
-        for cut in range(1, len(parts) - 1):
+        for cut in range(1, len(parts)):
             candidate = location.rstrip("/\\") + plex_sep + plex_sep.join(parts[cut:])
             if in_plex(candidate):
                 stash_sep = "\\" if "\\" in stash_path and "/" not in stash_path else "/"

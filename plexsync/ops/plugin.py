@@ -53,7 +53,7 @@ def run(payload: dict[str, Any]) -> str:
             raise PluginInputError(str(exc)) from None
     from plexsync.ops import plugin_tasks
 
-    return plugin_tasks.run(str(args.get("mode", "")), args)
+    return plugin_tasks.run(str(args.get("mode", "")), args, payload.get("server_connection"))
 
 
 def main(stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.stdout) -> int:
