@@ -28,7 +28,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from plexsync.errors import SyncError
 from plexsync.redact import redact
@@ -128,17 +128,19 @@ def folder_of(path: str) -> str:
 
 @dataclass
 class _Group:
-    headline: str  # "scenes wait for Plex to scan /media/movies"
+    headline: str  # "{n} scene(s) wait for Plex to scan /media/movies"
     started: float
     count: int = 0  # repeats since the first line of this interval
     latest: str = ""
+    subjects: set[str] = field(default_factory=set)
 
 
 class FailureSummary:
     """The first failure of a kind in full, then one line per interval for its repeats.
 
     ``key`` names the kind (e.g. the error class and its reason pattern);
-    ``headline`` says in plain words what the repeats have in common.
+    ``headline`` says in plain words what the repeats have in common, with
+    ``{n}`` for how many different subjects (scenes) they concern.
     Summaries are written by a daemon thread once their interval is over,
     and by :meth:`flush` (the consumer calls it when it stops).
     """
@@ -164,6 +166,7 @@ class FailureSummary:
             if entry is not None and now - entry[0].started < self.interval:
                 entry[0].count += 1
                 entry[0].latest = subject
+                entry[0].subjects.add(subject)
                 return
             if entry is not None:
                 self._emit(entry[0], entry[1], now)
@@ -185,9 +188,9 @@ class FailureSummary:
             elapsed = max(1.0, now - group.started)
             self.logger.log(
                 level,
-                "%d more %s (in the last %.0f s; latest: %s)",
+                "%s (%d more time(s) in the last %.0f s; latest: %s)",
+                group.headline.replace("{n}", str(len(group.subjects))),
                 group.count,
-                group.headline,
                 min(elapsed, self.interval),
                 group.latest,
             )

@@ -15,10 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from plexsync import dlq
-from plexsync.ops import heartbeat
 from plexsync.ops.exitcodes import ExitCode, worst
-from plexsync.queue.instance import bootstrap, huey
-from plexsync.state import outage
+
+# The queue (plexsync.queue.instance) is imported where it is used: building
+# it opens or creates the queue, which the report's pure parts do not need.
 
 #: The huey kv key of the last successful job (written by the consumer).
 LAST_SUCCESS_KEY = "plexsync.last_success"
@@ -27,6 +27,8 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 def record_success(task_name: str, args: tuple | list) -> None:
     """Called by the consumer after every successful job."""
+    from plexsync.queue.instance import huey
+
     name = dlq.short_task_name(task_name)
     subject = f"scene {args[0]}" if name == "sync_scene" and args else name
     huey.put(LAST_SUCCESS_KEY, {"at": time.time(), "subject": subject})
@@ -49,6 +51,8 @@ def _when(timestamp: float, now: float) -> str:
 
 def queue_location() -> str:
     """Where the queue is, without any password a Redis URL may hold."""
+    from plexsync.queue.instance import bootstrap
+
     if bootstrap.redis_url:
         parts = urlsplit(bootstrap.redis_url)
         port = f":{parts.port}" if parts.port else ""
@@ -73,6 +77,7 @@ class Status:
     last_success: dict[str, Any] | None
     worker: dict[str, Any] | None
     worker_alive: bool
+    location: str = ""  # where the queue is (queue_location())
     now: float = field(default_factory=time.time)
 
     @property
@@ -133,7 +138,7 @@ class Status:
             ("outages", "none" if not self.outages else f"{len(self.outages)} open (below)"),
             ("last success", f"{last['subject']} at {_when(last['at'], self.now)}" if last else "none yet"),
         ]
-        text = [f"PlexSync status (queue: {queue_location()})"]
+        text = [f"PlexSync status (queue: {self.location})"]
         text += [f"{label:>13}: {value}" for label, value in rows]
         problems = self.problems()
         if problems:
@@ -150,6 +155,10 @@ class Status:
 
 def collect() -> Status:
     """Read everything the report shows (the state database must be open)."""
+    from plexsync.ops import heartbeat
+    from plexsync.queue.instance import huey
+    from plexsync.state import outage
+
     letters = dlq.all_letters()
     rows = [
         {"service": row.service, "reason": row.reason, "opened_at": row.opened_at, "retry_at": row.retry_at}
@@ -166,4 +175,5 @@ def collect() -> Status:
         last_success=last if isinstance(last, dict) else None,
         worker=heartbeat.read(),
         worker_alive=heartbeat.alive(),
+        location=queue_location(),
     )

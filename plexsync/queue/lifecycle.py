@@ -100,14 +100,22 @@ def _subject(task: Task) -> str:
 
 
 def _kind(error_class: str, reason: str, waiting: bool) -> tuple[str, str]:
-    """(summary key, what repeats of this failure have in common, in words)."""
+    """(summary key, what repeats of this failure have in common, in words; ``{n}``: how many scenes)."""
     if error_class == ItemNotInPlex.__name__:
         folder = folder_of(first_quoted(reason) or "?")
         if waiting:
-            return f"{error_class}:{folder}", f"scenes wait for Plex to scan {folder} (if it has, check Path rules)"
-        return f"{error_class}:{folder}", f"dead letters: scenes Plex never had under {folder} (check Path rules)"
+            return (
+                f"{error_class}:{folder}",
+                f"{{n}} scene(s) wait for Plex to scan {folder} (if it has, check Path rules)",
+            )
+        return (
+            f"{error_class}:{folder}",
+            f"{{n}} more dead letter(s): Plex has no file of theirs in {folder} (check Path rules)",
+        )
     pattern = reason_pattern(reason)
-    return f"{error_class}:{pattern}", f"{'failures' if waiting else 'dead letters'}: {error_class}: {pattern}"
+    if waiting:
+        return f"{error_class}:{pattern}", f"{{n}} job(s) failed again and will retry: {error_class}: {pattern}"
+    return f"{error_class}:{pattern}", f"{{n}} more dead letter(s): {error_class}: {pattern}"
 
 
 @huey.post_execute()
@@ -125,8 +133,8 @@ def on_outcome(task: Task, value: Any, exc: BaseException | None) -> None:
     subject = _subject(task)
     if isinstance(exc, WaitingFor):
         service = exc.service.capitalize()
-        line = f"{subject} waits for {service} ({exc.reason}); next try in {exc.delay:.0f} s"
-        summary.report(f"wait:{exc.service}", logging.INFO, line, f"jobs wait for {service}", subject)
+        line = f"{subject} waits for {service}: {exc.reason}; next try in {exc.delay:.0f} s"
+        summary.report(f"wait:{exc.service}", logging.INFO, line, f"{{n}} job(s) wait for {service}", subject)
         return
     error_class = type(exc).__name__
     reason = exc.reason if isinstance(exc, SyncError) else str(exc)
