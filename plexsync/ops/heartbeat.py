@@ -79,3 +79,10 @@ def start(mode: str = "external") -> None:
                 log.warning("could not record the worker heartbeat: %s", exc)
 
     threading.Thread(target=loop, name="plexsync-heartbeat", daemon=True).start()
+
+
+def stop() -> None:
+    """A consumer stopping gracefully takes its beat with it (if the latest beat is its own)."""
+    record = read()
+    if record and record.get("host") == socket.gethostname() and record.get("pid") == os.getpid():
+        huey.delete(KEY)

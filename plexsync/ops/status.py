@@ -119,7 +119,7 @@ class Status:
     def _worker_line(self) -> str:
         beat = self.worker
         if beat is None:
-            return "not running (no worker has ever started with this queue)"
+            return "not running"
         where = f"{beat.get('host')} pid {beat.get('pid')}, {beat.get('mode')} mode"
         if self.worker_alive:
             started, beat_ago = _when(beat["started_at"], self.now), _ago(self.now - beat["beat_at"])

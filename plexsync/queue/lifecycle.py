@@ -150,3 +150,4 @@ def on_outcome(task: Task, value: Any, exc: BaseException | None) -> None:
 @huey.on_shutdown()
 def on_shutdown() -> None:
     summary.flush()
+    heartbeat.stop()
