@@ -14,9 +14,10 @@ from tests.integration.conftest import PLEX_TOKEN, STASH_API_KEY, World
 from tests.support import REPO, wait_until
 
 
-def cli(world: World, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def cli(world: World, *args: str, env: dict[str, str] | None = None, answer: str = "") -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "plexsync", *args],
+        input=answer,
         capture_output=True,
         text=True,
         cwd=REPO,
