@@ -208,3 +208,16 @@ def test_status_task_in_stash_prints_what_the_cli_prints_and_warns(world: World)
     assert task.messages("warning") == [
         "PlexSync: 2 dead letter(s): 'plexsync dlq list' shows them, 'plexsync dlq retry --all' retries them"
     ]
+
+
+def test_status_on_redis_counts_the_shared_queue(redis_world: World):
+    world = redis_world
+    scenes = _library(world)
+    for scene_id, _ in scenes[:2]:
+        world.host.fire_hook("Scene.Update.Post", int(scene_id), {"id": scene_id}, ["id"])
+    result = cli(world, "status")
+    assert result.returncode == ExitCode.WORKER_DOWN, result.stdout
+    assert "(queue: Redis redis://127.0.0.1:6379/" in result.stdout
+    assert "queued: 2 job(s)" in result.stdout
+    world.start_consumer()
+    wait_until(lambda: cli(world, "status").returncode == ExitCode.OK, timeout=60, message="drained, worker alive")
