@@ -29,7 +29,8 @@ INTERVAL = 10.0
 #: A beat older than this says no consumer is running.
 MAX_AGE = 3 * INTERVAL
 
-_started = threading.Event()
+_started = False
+_start_lock = threading.Lock()
 _started_at = time.time()
 
 
@@ -65,9 +66,11 @@ def alive(max_age: float | None = None) -> bool:
 
 def start(mode: str = "external") -> None:
     """Beat now and then every :data:`INTERVAL` seconds, once per process (daemon thread)."""
-    if _started.is_set():
-        return
-    _started.set()
+    global _started
+    with _start_lock:  # every worker thread runs the consumer's startup hooks
+        if _started:
+            return
+        _started = True
     beat(mode)
 
     def loop() -> None:

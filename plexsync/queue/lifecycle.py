@@ -133,7 +133,8 @@ def on_outcome(task: Task, value: Any, exc: BaseException | None) -> None:
     subject = _subject(task)
     if isinstance(exc, WaitingFor):
         service = exc.service.capitalize()
-        line = f"{subject} waits for {service}: {exc.reason}; next try in {exc.delay:.0f} s"
+        # not the reason itself: that is logged once, when the outage begins
+        line = f"{subject} waits for {service} (see the error logged when it went away); next try in {exc.delay:.0f} s"
         summary.report(f"wait:{exc.service}", logging.INFO, line, f"{{n}} job(s) wait for {service}", subject)
         return
     error_class = type(exc).__name__

@@ -104,13 +104,13 @@ context = WorkerContext()
 class WaitingFor(RetryTask):
     """The job waits for ``service`` to come back (a :class:`RetryTask`: no retry is spent)."""
 
-    def __init__(self, service: str, delay: float, reason: str = "unavailable") -> None:
-        super().__init__(f"waiting for {service}: {reason}", delay=delay)
+    def __init__(self, service: str, delay: float, reason: str | None = None) -> None:
+        super().__init__(f"waiting for {service}: {reason or 'unavailable'}", delay=delay)
         self.service = service
         self.reason = reason
 
 
-def _wait_for(service: str, retry_delay: float, max_delay: float, reason: str = "unavailable") -> None:
+def _wait_for(service: str, retry_delay: float, max_delay: float, reason: str | None = None) -> None:
     """Re-queue the job for when ``service`` is worth trying again.
 
     ``RetryTask`` does not spend one of the job's retries: waiting for a server
