@@ -308,17 +308,25 @@ def sample_files(reader: Any) -> list[str]:
     return files
 
 
+def _unreadable(server: str, exc: SyncError, code: ExitCode) -> Finding:
+    return Finding(
+        "Path rules", "FAIL", f"could not read {server}'s files to compare: {exc.reason}", "run doctor again", code
+    )
+
+
 def check_paths(reader: Any, server: Any, locations: list[str], path_map: PathMap, report: Report) -> None:
     from plexsync.plex.writer import PlexIndex
 
     try:
         files = sample_files(reader)
-        index = PlexIndex()
+    except SyncError as exc:  # Stash went away between two checks, or one request failed
+        report.add(_unreadable("Stash", exc, ExitCode.STASH_UNREACHABLE))
+        return
+    index = PlexIndex()
+    try:
         _plex("list section items", lambda: index.refresh(server))
     except SyncError as exc:
-        report.add(
-            Finding("Path rules", "FAIL", f"could not read the files to compare: {exc.reason}", code=ExitCode.OUTAGE)
-        )
+        report.add(_unreadable("Plex", exc, ExitCode.PLEX_UNREACHABLE))
         return
     if not files:
         report.add(Finding("Path rules", "warn", "Stash has no scene with a file yet: nothing to compare"))
