@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
+import re
+import select
 import sqlite3
+import struct
+import subprocess
+import termios
+import time
 
 from plexsync.ops.exitcodes import ExitCode
 from tests.integration.conftest import World
 from tests.integration.test_cli_status_doctor import cli
+from tests.support import REPO
 
 
 def test_sync_all_counts_synced_failed_and_outside_plex_without_a_worker(world: World):
@@ -94,3 +104,37 @@ def test_version_and_purge_confirmation(world: World):
     assert cli(world, "dlq", "purge", "--yes").stdout.strip() == "removed 0 dead letter(s)"
     conn = sqlite3.connect(str(world.data_dir / "plexsync.db"))
     assert conn.execute("select count(*) from dead_letter").fetchone()[0] == 0
+
+
+def _run_in_terminal(command: list[str], env: dict[str, str], timeout: float = 120) -> str:
+    """Run ``command`` on a pseudo-terminal (100 columns), as a user at a shell; its output."""
+    main_fd, child_fd = pty.openpty()
+    fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    process = subprocess.Popen(command, stdin=child_fd, stdout=child_fd, stderr=child_fd, env=env, cwd=REPO)
+    os.close(child_fd)
+    output, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main_fd], [], [], 0.5)
+        if not ready:
+            if process.poll() is not None:
+                break
+            continue
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    process.wait(timeout=10)
+    os.close(main_fd)
+    return output.decode(errors="replace")
+
+
+def test_sync_all_in_a_terminal_shows_a_progress_bar_with_rate_and_eta(world: World):
+    world.add_scenes(30)
+    world.plex.faults.add(r"^/library/sections/\d+/all$", method="PUT", delay=0.02)  # long enough to draw the bar
+    out = _run_in_terminal([str(REPO / "bin" / "plexsync"), "sync", "--all", "--jobs", "2"], world.env)
+    final = out.replace("\r", "\n")
+    assert re.search(r"100%\|.*\| 30/30 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+scene/s, 0 failed, 0 outside Plex\]", final), out
+    assert "30 synced, 0 failed, 0 outside Plex" in final
