@@ -1,21 +1,280 @@
-"""``python -m plexsync``: the command line for what a user does by hand."""
+"""``plexsync`` (or ``python -m plexsync``): the command line for what a user does by hand.
+
+``sync`` runs the syncs in this process, with the worker's own code (the
+clients of :mod:`plexsync.sync.worker` and :func:`plexsync.sync.scene.sync_scene`),
+not through the queue: it needs no worker, and its counts are exact outcomes,
+not "queued". It does not retry: a scene that fails is reported with its
+reason (the worker's hooks and ``dlq retry`` are the retrying path). A
+success removes the scene's dead letter, as the worker's does.
+
+Exit statuses: :mod:`plexsync.ops.exitcodes`.
+"""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import re
+import threading
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import click
 
-from plexsync import dlq
-from plexsync.queue.instance import bootstrap
-from plexsync.state import db
+from plexsync.config import PLUGIN_DIR, ConfigError
+from plexsync.ops.exitcodes import ExitCode
+
+#: Failures printed one by one by ``sync --all`` before they are only counted.
+SHOW_FAILURES = 20
 
 
-@click.group()
-def main() -> None:
-    """PlexSync: Stash scene metadata pushed into Plex."""
+class Failure(click.ClickException):
+    """A one-line error with the exit status of its kind."""
+
+    def __init__(self, message: str, code: ExitCode) -> None:
+        from plexsync.redact import redact
+
+        super().__init__(redact(message))
+        self.exit_code = int(code)
+
+
+def _version() -> str:
+    manifest = (PLUGIN_DIR / "StashPlexSync.yml").read_text(encoding="utf-8")
+    match = re.search(r"^version:\s*(\S+)", manifest, re.MULTILINE)
+    return match.group(1) if match else "unknown"
+
+
+def _open_state() -> None:
+    """The queue and the state database; a bad bootstrap setting is one line, not a traceback."""
+    try:
+        from plexsync.queue.instance import bootstrap
+    except ConfigError as exc:
+        raise Failure(str(exc), ExitCode.SETTINGS) from None
+    from plexsync.state import db
+
     db.open_state(bootstrap)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "-V", "--version", prog_name="plexsync")
+def main() -> None:
+    """PlexSync: Stash scene metadata pushed into Plex.
+
+    \b
+    Exit status: 0 fine; 3 a setting is missing or invalid; 4 Stash unreachable;
+    5 Stash API key missing or refused; 6 Plex unreachable; 7 Plex token refused;
+    8 path rules do not match; 9 jobs wait and no worker runs; 10 an outage is
+    open; 11 dead letters; 12 some syncs failed.
+    """
+
+
+# -- status and doctor -----------------------------------------------------------
+
+
+@main.command("status")
+def status_command() -> None:
+    """What the queue and the worker are doing (no server is asked)."""
+    _open_state()
+    from plexsync.ops import status
+
+    report = status.collect()
+    click.echo(report.text())
+    raise SystemExit(int(report.exit_code))
+
+
+@main.command("doctor", short_help="Check Stash, Plex, credentials and path rules.")
+def doctor_command() -> None:
+    """Check Stash, Plex, their credentials and the path rules; say what to fix."""
+    _open_state()
+    from plexsync.ops import doctor
+    from plexsync.queue.instance import bootstrap
+
+    report = doctor.run(doctor.StashAccess.from_bootstrap(bootstrap))
+    click.echo(report.text())
+    raise SystemExit(int(report.exit_code))
+
+
+# -- sync ----------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    synced: int = 0
+    failed: int = 0
+    outside: int = 0
+    last_synced: str | None = None
+    failures: list[str] = field(default_factory=list)
+    outside_example: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def summary(self) -> str:
+        return f"{self.synced} synced, {self.failed} failed, {self.outside} outside Plex"
+
+
+def _stop(exc: Exception) -> Failure:
+    """A whole server is unavailable or misconfigured: every next scene would fail the same."""
+    from plexsync.errors import AuthFailed, Misconfigured
+    from plexsync.queue.instance import bootstrap
+
+    service, reason = exc.service, exc.reason  # type: ignore[attr-defined]
+    if isinstance(exc, Misconfigured):
+        return Failure(reason, ExitCode.SETTINGS)
+    if service == "stash":
+        code = ExitCode.STASH_AUTH if isinstance(exc, AuthFailed) else ExitCode.STASH_UNREACHABLE
+        return Failure(f"Stash at {bootstrap.stash_url}: {reason}", code)
+    from plexsync.sync.worker import context
+
+    settings = context.current_settings()
+    where = f" at {settings.plex_url}" if settings else ""
+    code = ExitCode.PLEX_AUTH if isinstance(exc, AuthFailed) else ExitCode.PLEX_UNREACHABLE
+    return Failure(f"Plex{where}: {reason}", code)
+
+
+def _sync_one(scene_id: str, tally: Tally) -> str:
+    """Sync one scene; returns its outcome line. Raises Unavailable to stop the run."""
+    from plexsync import dlq
+    from plexsync.errors import ItemNotInPlex, SyncError, Unavailable
+    from plexsync.sync.scene import sync_scene
+    from plexsync.sync.worker import context
+
+    try:
+        settings = context.settings()
+        result = sync_scene(context.stash(), context.plex(), settings.path_map, scene_id)
+    except Unavailable:
+        raise
+    except ItemNotInPlex as exc:
+        with tally.lock:
+            tally.outside += 1
+            tally.outside_example = tally.outside_example or f"scene {scene_id}: {exc.reason}"
+        return f"scene {scene_id} is outside Plex: {exc.reason}"
+    except SyncError as exc:
+        line = f"scene {scene_id} failed: {type(exc).__name__}: {exc.reason}"
+    except Exception as exc:  # a bug: say which scene, go on with the others
+        line = f"scene {scene_id} failed: unexpected {type(exc).__name__}: {exc}"
+    else:
+        dlq.resolve("sync_scene", [scene_id])
+        with tally.lock:
+            tally.synced += 1
+            tally.last_synced = scene_id
+        return f"scene {scene_id} synced: {result.describe()}"
+    with tally.lock:
+        tally.failed += 1
+        tally.failures.append(line)
+    return line
+
+
+def _run(scene_ids: list[str], jobs: int, tally: Tally, on_done) -> None:
+    """Sync ``scene_ids`` on ``jobs`` threads; stops at the first unavailable server."""
+    from plexsync.errors import Unavailable
+
+    ids = iter(scene_ids)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        running = {pool.submit(_sync_one, scene_id, tally): scene_id for scene_id in _take(ids, jobs * 2)}
+        while running:
+            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                running.pop(future)
+                try:
+                    on_done(future.result())
+                except Unavailable as exc:
+                    for other in running:
+                        other.cancel()
+                    raise _stop(exc) from None
+            for scene_id in _take(ids, jobs * 2 - len(running)):
+                running[pool.submit(_sync_one, scene_id, tally)] = scene_id
+
+
+def _take(ids: Iterable[str], count: int) -> list[str]:
+    out = []
+    for scene_id in ids:
+        out.append(scene_id)
+        if len(out) >= count:
+            break
+    return out
+
+
+def _finish(tally: Tally) -> None:
+    from plexsync.ops import status
+    from plexsync.state import outage
+
+    if tally.synced:
+        for service in ("stash", "plex"):
+            outage.record_success(service)  # queued jobs need not wait for their next probe
+        status.record_success("sync_scene", [tally.last_synced])
+
+
+@main.command("sync", short_help="Sync scenes now, in this process (no worker needed).")
+@click.argument("scene_ids", nargs=-1)
+@click.option("--all", "sync_all", is_flag=True, help="Sync every scene in Stash (with a progress bar).")
+@click.option(
+    "-j", "--jobs", type=click.IntRange(1, 16), default=4, show_default=True, help="Scenes synced at the same time."
+)
+def sync_command(scene_ids: tuple[str, ...], sync_all: bool, jobs: int) -> None:
+    """Sync SCENE_ID... (or --all) now, in this process.
+
+    Ends with "N synced, M failed, K outside Plex" (outside Plex: no Plex item
+    has the scene's file, because Plex has not scanned it or the path rules do
+    not match; 'plexsync doctor' tells which).
+    """
+    if sync_all == bool(scene_ids):
+        raise click.UsageError("give scene ids, or --all")
+    bad = [s for s in scene_ids if not (s.isascii() and s.isdigit() and int(s) > 0)]
+    if bad:
+        raise click.UsageError(
+            f"not a scene id: {', '.join(bad[:5])} (scene ids are whole numbers, as in Stash's URLs)"
+        )
+    _open_state()
+    from plexsync.errors import Unavailable
+    from plexsync.sync.worker import BULK_PAGE_SIZE, context
+
+    tally = Tally()
+    try:
+        ids = [str(int(s)) for s in scene_ids]
+        if sync_all:
+            ids = [scene_id for page in context.stash().scene_ids(BULK_PAGE_SIZE) for scene_id in page]
+    except Unavailable as exc:
+        raise _stop(exc) from None
+    if sync_all:
+        _sync_with_progress(ids, jobs, tally)
+    else:
+        try:
+            _run(ids, jobs, tally, click.echo)
+        finally:
+            _finish(tally)
+    click.echo(tally.summary())
+    if tally.outside and not tally.synced and not tally.failed:
+        click.echo("none of these scenes is in Plex: 'plexsync doctor' checks the path rules", err=True)
+        raise SystemExit(int(ExitCode.PATH_RULES))
+    if tally.failed:
+        raise SystemExit(int(ExitCode.SYNC_FAILED))
+
+
+def _sync_with_progress(ids: list[str], jobs: int, tally: Tally) -> None:
+    from tqdm import tqdm
+
+    click.echo(f"syncing {len(ids)} scene(s) from Stash")
+    started = time.monotonic()
+    with tqdm(total=len(ids), unit="scene", dynamic_ncols=True, disable=None) as bar:
+
+        def on_done(line: str) -> None:
+            bar.update(1)
+            if " failed: " in line and tally.failed <= SHOW_FAILURES:
+                bar.write(line)
+            bar.set_postfix_str(f"{tally.failed} failed, {tally.outside} outside Plex", refresh=False)
+
+        try:
+            _run(ids, jobs, tally, on_done)
+        finally:
+            _finish(tally)
+    if tally.failed > SHOW_FAILURES:
+        click.echo(f"... and {tally.failed - SHOW_FAILURES} more failures")
+    if tally.outside_example:
+        click.echo(f"outside Plex, e.g. {tally.outside_example}")
+    click.echo(f"done in {time.monotonic() - started:.0f} s")
+
+
+# -- dead letters --------------------------------------------------------------
 
 
 @main.group("dlq")
@@ -26,6 +285,9 @@ def dlq_group() -> None:
 @dlq_group.command("list")
 def dlq_list() -> None:
     """List dead letters, newest failure first."""
+    _open_state()
+    from plexsync import dlq
+
     letters = dlq.all_letters()
     if not letters:
         click.echo("no dead letters")
@@ -37,9 +299,12 @@ def dlq_list() -> None:
 @click.argument("letter_id", type=int)
 def dlq_show(letter_id: int) -> None:
     """Everything recorded about one dead letter."""
+    _open_state()
+    from plexsync import dlq
+
     letter = dlq.get(letter_id)
     if letter is None:
-        raise click.ClickException(f"no dead letter #{letter_id}")
+        raise click.ClickException(f"no dead letter #{letter_id} ('plexsync dlq list' shows them)")
     fmt = "%Y-%m-%d %H:%M:%S"
     rows = {
         "id": letter.id,
@@ -64,6 +329,9 @@ def dlq_retry(letter_ids: tuple[int, ...], retry_all: bool) -> None:
     """Queue dead letters again; each row goes once its retry succeeds."""
     if retry_all == bool(letter_ids):
         raise click.UsageError("give dead-letter ids, or --all")
+    _open_state()
+    from plexsync import dlq
+
     letters = dlq.all_letters() if retry_all else [dlq.get(i) for i in letter_ids]
     missing = [i for i, letter in zip(letter_ids, letters, strict=False) if letter is None]
     if missing:
@@ -83,8 +351,20 @@ def dlq_retry(letter_ids: tuple[int, ...], retry_all: bool) -> None:
     show_default=True,
     help="Only remove dead letters whose last failure is older than this many days.",
 )
-def dlq_purge(days: float) -> None:
-    """Remove dead letters."""
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+def dlq_purge(days: float, yes: bool) -> None:
+    """Remove dead letters (asks first, unless --yes)."""
+    _open_state()
+    from plexsync import dlq
+
+    cutoff = time.time() - days * 86400
+    count = sum(1 for letter in dlq.all_letters() if letter.last_failed_at <= cutoff)
+    if count == 0:
+        click.echo("removed 0 dead letter(s)")
+        return
+    if not yes:
+        older = f" older than {days:g} days" if days else ""
+        click.confirm(f"remove {count} dead letter(s){older}? they cannot be retried afterwards", abort=True)
     click.echo(f"removed {dlq.purge(days)} dead letter(s)")
 
 

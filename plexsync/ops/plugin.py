@@ -98,7 +98,7 @@ def _worker_warnings(payload: dict[str, Any], fresh: bool, queued: bool) -> list
         from plexsync.queue.instance import bootstrap
         from plexsync.state import db
 
-        db.open_state(bootstrap.data_dir)  # the task opened it already, unless it did not need it
+        db.open_state(bootstrap)  # the task opened it already, unless it did not need it
         snapshot = health.collect()
         health.publish(snapshot)
     try:
@@ -142,7 +142,8 @@ def run(payload: dict[str, Any]) -> str:
     from plexsync.ops import plugin_tasks
 
     output = plugin_tasks.run(mode, args, payload.get("server_connection"))
-    _report(payload, fresh=True, queued=False)
+    if mode not in plugin_tasks.REPORTS_ITS_OWN_PROBLEMS:
+        _report(payload, fresh=True, queued=False)
     return output
 
 

@@ -1,4 +1,10 @@
-"""The buttons PlexSync adds to Stash's Tasks page (see the manifest)."""
+"""The buttons PlexSync adds to Stash's Tasks page (see the manifest).
+
+"Status" and "Doctor" print what ``plexsync status`` and ``plexsync doctor``
+print; each problem they find is also one warning line in Stash's log.
+Doctor reaches Stash as the task itself does (Stash's address and the task's
+session cookie, from ``server_connection``), Plex with the plugin settings.
+"""
 
 from __future__ import annotations
 
@@ -9,58 +15,70 @@ from plexsync.queue.instance import bootstrap
 from plexsync.state import db
 
 
-def _sync_all(args: dict[str, Any]) -> str:
+def _warn(message: str) -> None:
+    from plexsync.ops.plugin import log
+
+    log("warning", f"PlexSync: {message}")
+
+
+def _sync_all(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     from plexsync.tasks import sync_all
 
     sync_all()
     return "queued a Plex sync of every scene; the worker pages through Stash and queues each one"
 
 
-def _dlq_list(args: dict[str, Any]) -> str:
+def _dlq_list(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     letters = dlq.all_letters()
     if not letters:
         return "no dead letters"
     return f"{len(letters)} dead letter(s):\n" + "\n".join(dlq.describe(letter) for letter in letters)
 
 
-def _dlq_retry(args: dict[str, Any]) -> str:
+def _dlq_retry(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     outcome = dlq.retry(dlq.all_letters())
     return f"re-queued {len(outcome.queued)} dead letter(s); each stays listed until its retry succeeds"
 
 
-def _dlq_purge(args: dict[str, Any]) -> str:
+def _dlq_purge(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     return f"removed {dlq.purge(0)} dead letter(s)"
 
 
-def _match_report(args: dict[str, Any]) -> str:
-    from plexsync.ops import match_report
+def _status(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    from plexsync.ops import status
 
-    return match_report.run(args.get(_CONNECTION))
+    report = status.collect()
+    for problem in report.problems():
+        _warn(problem.message)
+    return report.text()
 
 
-#: Where :func:`run` passes the Stash connection of this invocation to a task that reads Stash.
-_CONNECTION = "_stash_connection"
+def _doctor(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    from plexsync.ops import doctor
+
+    access = (
+        doctor.StashAccess.from_server_connection(server)
+        if isinstance(server, dict)
+        else doctor.StashAccess.from_bootstrap(bootstrap)
+    )
+    report = doctor.run(access)
+    for finding in report.findings:
+        if finding.verdict == "FAIL":
+            _warn(f"{finding.area}: {finding.text}" + (f"; fix: {finding.fix}" if finding.fix else ""))
+    return report.text()
 
 
-def _stash_connection(server_connection: Any) -> dict[str, Any] | None:
-    """Stash's ``server_connection`` as stashapi takes it (the session cookie of this run)."""
-    if not isinstance(server_connection, dict) or not server_connection.get("Port"):
-        return None
-    host = server_connection.get("Host") or "localhost"
-    connection = {
-        "Scheme": server_connection.get("Scheme") or "http",
-        "Host": "localhost" if host in ("0.0.0.0", "::") else host,
-        "Port": server_connection["Port"],
-    }
-    if isinstance(server_connection.get("SessionCookie"), dict):
-        connection["SessionCookie"] = server_connection["SessionCookie"]
-    if bootstrap.stash_api_key:
-        connection["ApiKey"] = bootstrap.stash_api_key
-    return connection
+def _match_report(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    from plexsync.ops import doctor, match_report
+
+    access = doctor.StashAccess.from_server_connection(server) if isinstance(server, dict) else None
+    return match_report.run(access.connection if access else None)
 
 
 MODES = {
     "sync_all": _sync_all,
+    "status": _status,
+    "doctor": _doctor,
     "dlq_list": _dlq_list,
     "dlq_retry": _dlq_retry,
     "dlq_purge": _dlq_purge,
@@ -68,11 +86,16 @@ MODES = {
 }
 
 
-def run(mode: str, args: dict[str, Any], server_connection: Any = None) -> str:
+#: Tasks whose output is a health report with one warning per problem: the
+#: generic one-line health warning after a task would say the same twice.
+REPORTS_ITS_OWN_PROBLEMS = frozenset({"status", "doctor"})
+
+
+def run(mode: str, args: dict[str, Any], server_connection: dict[str, Any] | None = None) -> str:
     action = MODES.get(mode)
     if action is None:
         from plexsync.ops.plugin import PluginInputError
 
         raise PluginInputError(f"unknown task mode {mode[:40]!r} (known: {', '.join(MODES)})")
     db.open_state(bootstrap)
-    return action({**args, _CONNECTION: _stash_connection(server_connection)})
+    return action(args, server_connection)

@@ -74,6 +74,11 @@ class PlexWriter:
         )
         self.index = PlexIndex(self._query, sections)
 
+    @property
+    def server_name(self) -> str:
+        """What Plex calls itself, for people checking they reached the right server."""
+        return f"{self._server.friendlyName}, version {self._server.version}"
+
     def _query(self, path: str, headers: dict[str, str]) -> Element:
         return _call("list library items", lambda: self._server.query(path, headers=headers))
 

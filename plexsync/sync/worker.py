@@ -116,7 +116,16 @@ class WorkerContext:
 context = WorkerContext()
 
 
-def _wait_for(service: str, retry_delay: float, max_delay: float) -> None:
+class WaitingFor(RetryTask):
+    """The job waits for ``service`` to come back (a :class:`RetryTask`: no retry is spent)."""
+
+    def __init__(self, service: str, delay: float, reason: str | None = None) -> None:
+        super().__init__(f"waiting for {service}: {reason or 'unavailable'}", delay=delay)
+        self.service = service
+        self.reason = reason
+
+
+def _wait_for(service: str, retry_delay: float, max_delay: float, reason: str | None = None) -> None:
     """Re-queue the job for when ``service`` is worth trying again.
 
     ``RetryTask`` does not spend one of the job's retries: waiting for a server
@@ -127,7 +136,7 @@ def _wait_for(service: str, retry_delay: float, max_delay: float) -> None:
     if wait is None:
         return
     jitter = random.uniform(0, min(5.0, max(retry_delay, 0.1)))
-    raise RetryTask(f"{service} unavailable", delay=min(wait, max_delay) + jitter)
+    raise WaitingFor(service, min(wait, max_delay) + jitter, reason)
 
 
 def _apply_retry_policy(task: Task, settings: SyncSettings) -> None:
@@ -168,8 +177,8 @@ def _guarded(task: Task | None, services: tuple[str, ...], body: Callable[[SyncS
             context.invalidate(exc.service)
         if outage.record_failure(exc.service, exc.reason, base_delay=retry_delay, max_delay=max_delay):
             log.error("%s; syncs wait and resume by themselves once this is fixed", exc.reason)
-        _wait_for(exc.service, retry_delay, max_delay)
-        raise RetryTask(exc.reason, delay=retry_delay) from None
+        _wait_for(exc.service, retry_delay, max_delay, exc.reason)
+        raise WaitingFor(exc.service, retry_delay, exc.reason) from None
     except Permanent:
         if task is not None:
             task.retries = 0  # no retry can help: straight to the dead letters

@@ -61,7 +61,7 @@ def test_dlq_commands_list_show_retry_and_purge(world: World):
     )
 
     assert cli(world, "dlq", "retry").returncode != 0  # neither ids nor --all
-    purged = cli(world, "dlq", "purge")
+    purged = cli(world, "dlq", "purge", "--yes")
     assert purged.stdout.strip() == "removed 1 dead letter(s)"
     assert world.dead_letters() == []
 

@@ -45,7 +45,7 @@ def test_classified_failures_log_one_line_and_bugs_keep_their_traceback():
     expected = record_for(Transient("Plex answered HTTP 503"))
     ExpectedFailureFilter().filter(expected)
     assert expected.exc_info is None
-    assert expected.getMessage() == "Unhandled exception in task t1. Transient: Plex answered HTTP 503"
+    assert expected.getMessage() == "task t1 failed: Transient: Plex answered HTTP 503"  # and a debug line
     bug = record_for(KeyError("boom"))
     ExpectedFailureFilter().filter(bug)
     assert bug.exc_info is not None

@@ -1,0 +1,179 @@
+"""What PlexSync is doing right now, read from the queue and the state alone.
+
+``plexsync status`` and the Stash task "Status" print the same report. It
+talks to neither Stash nor Plex (that is ``plexsync doctor``): it reads the
+queue (waiting, scheduled, claimed jobs), the dead letters, the open
+outages, the worker heartbeat and the last successful sync, so it answers at
+once even while Plex is down.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from plexsync import dlq
+from plexsync.ops.exitcodes import ExitCode, worst
+
+# The queue (plexsync.queue.instance) is imported where it is used: building
+# it opens or creates the queue, which the report's pure parts do not need.
+
+#: The huey kv key of the last successful job (written by the consumer).
+LAST_SUCCESS_KEY = "plexsync.last_success"
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def record_success(task_name: str, args: tuple | list) -> None:
+    """Called by the consumer after every successful job."""
+    from plexsync.queue.instance import huey
+
+    name = dlq.short_task_name(task_name)
+    subject = f"scene {args[0]}" if name == "sync_scene" and args else name
+    huey.put(LAST_SUCCESS_KEY, {"at": time.time(), "subject": subject})
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s ago"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} days ago"
+
+
+def _when(timestamp: float, now: float) -> str:
+    return f"{time.strftime(TIME_FORMAT, time.localtime(timestamp))} ({_ago(now - timestamp)})"
+
+
+def queue_location() -> str:
+    """Where the queue is, without any password a Redis URL may hold."""
+    from plexsync.queue.instance import bootstrap
+
+    if bootstrap.redis_url:
+        parts = urlsplit(bootstrap.redis_url)
+        port = f":{parts.port}" if parts.port else ""
+        return f"Redis {parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+    return f"SQLite {bootstrap.data_dir / 'queue.db'}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: ExitCode
+    message: str  # what is wrong and what to do, in one line
+
+
+@dataclass
+class Status:
+    queued: int
+    scheduled: int
+    in_flight: int
+    dead_letters: int
+    newest_letter: str | None
+    outages: list[dict[str, Any]]
+    last_success: dict[str, Any] | None
+    worker: dict[str, Any] | None
+    worker_alive: bool
+    location: str = ""  # where the queue is (queue_location())
+    now: float = field(default_factory=time.time)
+
+    @property
+    def waiting(self) -> int:
+        return self.queued + self.scheduled + self.in_flight
+
+    def problems(self) -> list[Problem]:
+        found = []
+        if not self.worker_alive and self.waiting:
+            found.append(
+                Problem(
+                    ExitCode.WORKER_DOWN,
+                    f"no worker is running and {self.waiting} job(s) wait: start it with "
+                    "'python3 run.py worker' in the plugin folder",
+                )
+            )
+        for row in self.outages:
+            found.append(
+                Problem(
+                    ExitCode.OUTAGE,
+                    f"{row['service'].capitalize()}: {row['reason']} (since {_when(row['opened_at'], self.now)}); "
+                    "syncs wait and resume by themselves once this is fixed; 'plexsync doctor' tells more",
+                )
+            )
+        if self.dead_letters:
+            found.append(
+                Problem(
+                    ExitCode.DEAD_LETTERS,
+                    f"{self.dead_letters} dead letter(s): 'plexsync dlq list' shows them, "
+                    "'plexsync dlq retry --all' retries them",
+                )
+            )
+        return found
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return worst([problem.code for problem in self.problems()])
+
+    def _worker_line(self) -> str:
+        beat = self.worker
+        if beat is None:
+            return "not running"
+        where = f"{beat.get('host')} pid {beat.get('pid')}, {beat.get('mode')} mode"
+        if self.worker_alive:
+            started, beat_ago = _when(beat["started_at"], self.now), _ago(self.now - beat["beat_at"])
+            return f"alive ({where}, started {started}, last beat {beat_ago})"
+        return f"not running (last seen {_when(beat['beat_at'], self.now)}: {where})"
+
+    def lines(self) -> list[str]:
+        last = self.last_success
+        newest = f" (newest: {self.newest_letter})" if self.newest_letter else ""
+        rows = [
+            ("worker", self._worker_line()),
+            ("queued", f"{self.queued} job(s)"),
+            ("scheduled", f"{self.scheduled} job(s) (retries, and jobs waiting for Plex or Stash)"),
+            ("in flight", f"{self.in_flight} job(s)"),
+            ("dead letters", f"{self.dead_letters}{newest}"),
+            ("outages", "none" if not self.outages else f"{len(self.outages)} open (below)"),
+            ("last success", f"{last['subject']} at {_when(last['at'], self.now)}" if last else "none yet"),
+        ]
+        text = [f"PlexSync status (queue: {self.location})"]
+        text += [f"{label:>13}: {value}" for label, value in rows]
+        problems = self.problems()
+        if problems:
+            text.append("")
+            text += [f"! {problem.message}" for problem in problems]
+        else:
+            text.append("")
+            text.append("all good")
+        return text
+
+    def text(self) -> str:
+        return "\n".join(self.lines())
+
+
+def collect() -> Status:
+    """Read everything the report shows (the state database must be open)."""
+    from plexsync.ops import heartbeat
+    from plexsync.queue.instance import huey
+    from plexsync.state import outage
+
+    letters = dlq.all_letters()
+    rows = [
+        {"service": row.service, "reason": row.reason, "opened_at": row.opened_at, "retry_at": row.retry_at}
+        for row in outage.Outage.select().order_by(outage.Outage.service)
+    ]
+    last = huey.get(LAST_SUCCESS_KEY, peek=True)
+    return Status(
+        queued=huey.pending_count(),
+        scheduled=huey.scheduled_count(),
+        in_flight=huey.storage.claims(),
+        dead_letters=len(letters),
+        newest_letter=dlq.describe(letters[0]) if letters else None,
+        outages=rows,
+        last_success=last if isinstance(last, dict) else None,
+        worker=heartbeat.read(),
+        worker_alive=heartbeat.alive(),
+        location=queue_location(),
+    )

@@ -1,0 +1,51 @@
+"""Pure parts of doctor and status: exit statuses, problems. (Doctor's path-rule
+suggestion is the match report's: tests/unit/test_paths.py, tests/integration.)"""
+
+from __future__ import annotations
+
+import time
+
+from plexsync.ops.exitcodes import ExitCode, worst
+from plexsync.ops.status import Status
+
+
+def test_several_problems_exit_with_the_most_basic():
+    assert worst([]) == ExitCode.OK
+    assert worst([ExitCode.OK, ExitCode.DEAD_LETTERS, ExitCode.PLEX_AUTH]) == ExitCode.PLEX_AUTH
+    assert len({code.value for code in ExitCode}) == len(ExitCode)  # one status per kind
+    assert all(code.meaning for code in ExitCode)
+
+
+def _status(**overrides) -> Status:
+    values = dict(
+        queued=0,
+        scheduled=0,
+        in_flight=0,
+        dead_letters=0,
+        newest_letter=None,
+        outages=[],
+        last_success=None,
+        worker=None,
+        worker_alive=False,
+    )
+    return Status(**{**values, **overrides})
+
+
+def test_status_problems_and_exit_codes():
+    assert _status().exit_code == ExitCode.OK  # idle, no worker: nothing waits for one
+    waiting = _status(queued=3, scheduled=2)
+    assert waiting.exit_code == ExitCode.WORKER_DOWN
+    assert "no worker is running and 5 job(s) wait" in waiting.text()
+    assert (
+        _status(
+            queued=3,
+            worker_alive=True,
+            worker={"host": "h", "pid": 1, "mode": "external", "started_at": time.time(), "beat_at": time.time()},
+        ).exit_code
+        == ExitCode.OK
+    )
+    down = _status(
+        outages=[{"service": "plex", "reason": "Plex is unreachable", "opened_at": time.time(), "retry_at": 0}]
+    )
+    assert down.exit_code == ExitCode.OUTAGE and "! Plex: Plex is unreachable (since" in down.text()
+    assert _status(dead_letters=2, newest_letter="#2 scene 5: X").exit_code == ExitCode.DEAD_LETTERS

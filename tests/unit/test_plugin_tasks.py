@@ -1,0 +1,17 @@
+"""The Tasks-page buttons of the manifest and the modes the plugin answers are the same set."""
+
+from __future__ import annotations
+
+import yaml
+
+from plexsync.ops.plugin_tasks import MODES
+from tests.support import REPO
+
+
+def test_every_manifest_task_has_a_mode_and_every_mode_a_task():
+    manifest = yaml.safe_load((REPO / "StashPlexSync.yml").read_text())
+    modes = [task["defaultArgs"]["mode"] for task in manifest["tasks"]]
+    assert sorted(modes) == sorted(MODES)
+    assert len(manifest["tasks"]) <= 8  # the issue: a short, clear list
+    names = [task["name"] for task in manifest["tasks"]]
+    assert names[:2] == ["Status", "Doctor"]
