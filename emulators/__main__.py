@@ -243,7 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_plugin:
             data_dir.mkdir(parents=True, exist_ok=True)
             stash_dir = Path(tempfile.mkdtemp(prefix="stash-config-"))  # the plugins' working directory
-            host = PluginHost(REPO, stash, env={env_name("data_dir"): str(data_dir)}, stash_dir=stash_dir)
+            # Worker mode external: the walkthrough starts its worker with the printed variables,
+            # which a worker the plugin started from this process's environment would not have.
+            hook_env = {env_name("data_dir"): str(data_dir), env_name("worker_mode"): "external"}
+            host = PluginHost(REPO, stash, env=hook_env, stash_dir=stash_dir)
             host.attach()
             report_hooks(stash, host, console)
         watch_plex(plex, console, stop)
