@@ -19,6 +19,7 @@ from stashapi.stashapp import StashInterface
 
 from plexsync.config import PLUGIN_ID
 from plexsync.errors import AuthFailed, Permanent, SceneNotFound, SyncError, Transient, from_requests_error, from_status
+from plexsync.retrying import STASH, RetryingSession
 
 #: Exactly the fields the mapping uses; nothing else is fetched.
 SCENE_QUERY = """
@@ -55,11 +56,12 @@ query PlexSyncSettings($include: [ID!]) {
 ALL_QUERIES = (SCENE_QUERY, SCENE_IDS_QUERY, PLUGIN_SETTINGS_QUERY)
 
 
-class _CheckedSession(requests.Session):
-    """A session with a default timeout that raises our errors for bad answers."""
+class _CheckedSession(RetryingSession):
+    """A session with a default timeout that retries a query after a passing
+    fault (:mod:`plexsync.retrying`) and raises our errors for bad answers."""
 
     def __init__(self, timeout: float) -> None:
-        super().__init__()
+        super().__init__(STASH)
         self.timeout = timeout
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
