@@ -26,6 +26,7 @@ from plexapi.exceptions import BadRequest, NotFound, Unauthorized
 from plexapi.server import PlexServer
 
 from plexsync.errors import SyncError, Transient, from_requests_error, from_status
+from plexsync.retrying import PLEX, RetryingSession
 
 #: Plex's listing type numbers for the items that carry files.
 ITEM_TYPES = {"movie": 1, "episode": 4}
@@ -150,7 +151,7 @@ class PlexWriter:
         self.url = url
         self._server: PlexServer = _call(
             "connect",
-            lambda: PlexServer(url, token, session=requests.Session(), timeout=timeout),
+            lambda: PlexServer(url, token, session=RetryingSession(PLEX), timeout=timeout),
         )
         self._index = PlexIndex()
         self._index_lock = threading.Lock()
