@@ -124,9 +124,10 @@ def test_scheduled_retries_survive_a_restart(world: World):
     scenes = world.add_scenes(N)
     # every try of every job's first edit fails (requests are retried at once: plexsync.retrying)
     world.plex.faults.add(r"^/library/sections/\d+/all$", method="PUT", status=500, times=N * TRIES)
-    consumer = world.start_consumer(workers=4, PLEXSYNC_RETRY_DELAY="4", PLEXSYNC_RETRY_MAX_DELAY="4")
+    # each failure takes a round of request tries (~1.5 s): a long delay lets retries pile up in the schedule
+    consumer = world.start_consumer(workers=4, PLEXSYNC_RETRY_DELAY="30", PLEXSYNC_RETRY_MAX_DELAY="30")
     start_sync_all(world)
-    wait_until(lambda: _scheduled(world) >= N // 2, timeout=120, message="retries waiting in the schedule")
+    wait_until(lambda: _scheduled(world) >= N // 8, timeout=120, message="retries waiting in the schedule")
     consumer.kill()
     world.start_consumer(workers=4)
     wait_until(lambda: all_synced(world, scenes), timeout=240, message="all synced after restart")
