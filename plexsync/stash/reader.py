@@ -19,7 +19,7 @@ from stashapi.stashapp import StashInterface
 
 from plexsync.config import PLUGIN_ID
 from plexsync.errors import AuthFailed, Permanent, SceneNotFound, SyncError, Transient, from_requests_error, from_status
-from plexsync.retrying import STASH, RetryingSession
+from plexsync.retrying import STASH, TRANSIENT_GRAPHQL, RetryingSession
 
 #: Exactly the fields the mapping uses; nothing else is fetched.
 SCENE_QUERY = """
@@ -130,7 +130,8 @@ class StashReader:
         except SyncError:
             raise
         except GQLException as exc:
-            if "database is locked" in str(exc):
+            if any(marker in str(exc).lower() for marker in TRANSIENT_GRAPHQL):
+                # still locked after the session's own tries: the job retries later, never a dead letter at once
                 raise Transient("Stash database is busy (locked)") from None
             raise Permanent(f"Stash rejected the query: {exc}") from None
         except Exception as exc:  # stashapi raises bare Exception for 4xx / null data

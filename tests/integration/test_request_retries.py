@@ -13,10 +13,12 @@ import requests
 
 from emulators.plex import PlexEmulator
 from emulators.stash import StashEmulator
-from plexsync.errors import Transient, Unavailable
+from plexsync.errors import Permanent, Transient, Unavailable
 from plexsync.plex.writer import PlexWriter
 from plexsync.retrying import BACKOFF, PLEX, STASH, RetryingSession
 from plexsync.stash.reader import StashReader
+from tests.integration.conftest import World
+from tests.support import wait_until
 
 TOKEN = "retry-test-token"
 API_KEY = "retry-test-key"
@@ -170,3 +172,60 @@ def test_a_body_cut_short_is_fetched_again():
         assert server.served == 3
     finally:
         server.close()
+
+
+def _locked_stash(stash: StashEmulator) -> None:
+    if not hasattr(stash, "fail_resolvers"):
+        pytest.skip("the Stash emulator cannot answer 'database is locked' in a 200 yet")
+
+
+def test_a_stash_answer_with_database_is_locked_in_a_200_is_asked_again(stash: StashEmulator):
+    _locked_stash(stash)
+    scene_id = stash.add_scene(title="Busy", files=({"path": "/s/a.mp4", "size": 1, "duration": 1.0},))
+    reader = StashReader({"Scheme": "http", "Host": "127.0.0.1", "Port": stash.port, "ApiKey": API_KEY}, timeout=5)
+    stash.clear_requests()
+    stash.fail_resolvers("database is locked", times=TRIES - 1)
+    assert reader.scene(scene_id)["title"] == "Busy"
+    assert statuses(stash, "POST", r"^/graphql$") == [200] * TRIES
+
+
+def test_a_stash_that_stays_locked_is_a_transient_failure_not_a_permanent_one(stash: StashEmulator):
+    _locked_stash(stash)
+    scene_id = stash.add_scene(title="Busy", files=({"path": "/s/a.mp4", "size": 1, "duration": 1.0},))
+    reader = StashReader({"Scheme": "http", "Host": "127.0.0.1", "Port": stash.port, "ApiKey": API_KEY}, timeout=5)
+    stash.clear_requests()
+    stash.fail_resolvers("database is locked", times=TRIES)
+    with pytest.raises(Transient, match="locked") as failure:
+        reader.scene(scene_id)
+    assert not isinstance(failure.value, Permanent)
+    assert len(statuses(stash, "POST", r"^/graphql$")) == TRIES
+    stash.fail_resolvers("database is locked", fields=("findScenes",), times=TRIES - 1)
+    assert [ids for ids in reader.scene_ids(10)] == [[scene_id]]  # paged reads too
+    assert len(statuses(stash, "POST", r"^/graphql$")) == 2 * TRIES
+
+
+def test_an_error_that_is_not_transient_is_not_asked_again(stash: StashEmulator):
+    _locked_stash(stash)
+    scene_id = stash.add_scene(title="Broken", files=({"path": "/s/a.mp4", "size": 1, "duration": 1.0},))
+    reader = StashReader({"Scheme": "http", "Host": "127.0.0.1", "Port": stash.port, "ApiKey": API_KEY}, timeout=5)
+    stash.clear_requests()
+    stash.fail_resolvers("scene has no such field", times=1)
+    with pytest.raises(Permanent):
+        reader.scene(scene_id)
+    assert len(statuses(stash, "POST", r"^/graphql$")) == 1
+
+
+def test_a_worker_against_an_often_locked_stash_syncs_every_scene_without_dead_letters(world: World):
+    _locked_stash(world.stash)
+    scenes = world.add_scenes(40, prefix="locked")
+    rule = world.stash.fail_resolvers("database is locked", fraction=0.3)
+    world.start_consumer(workers=2)
+    assert world.host.run_task("Sync all scenes").error is None
+    wait_until(
+        lambda: all(world.plex.item(rk).title == f"locked title {i}" for i, (_, rk) in enumerate(scenes)),
+        timeout=120,
+        message="every scene synced",
+    )
+    wait_until(lambda: world.queued() == 0, timeout=60, message="queue drained")
+    assert world.dead_letters() == []
+    assert rule.hits > 10  # Stash really was locked, often
