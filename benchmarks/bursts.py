@@ -71,7 +71,7 @@ def burst(rig: Rig, name: str, clustered: bool, coalesce: bool, edits: int, prod
     import subprocess
     import sys
 
-    data_dir = rig.tmp / name.replace(" ", "-")
+    data_dir = rig.tmp / "".join(c if c.isalnum() else "-" for c in name)
     rig.reset_plex_log()
     worker = rig.start_worker(data_dir)
     env = rig.env(data_dir)

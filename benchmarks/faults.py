@@ -27,7 +27,7 @@ FAULTS = ({"status": 500}, {"status": 503}, {"drop": True}, {"garbage": True})
 
 
 def phase(rig: Rig, name: str, module: str, fail: float, timeout: float) -> dict:
-    data_dir = rig.tmp / name.replace(" ", "-")
+    data_dir = rig.tmp / "".join(c if c.isalnum() else "-" for c in name)
     label = data_dir.name
     for i, (scene_id, _) in enumerate(rig.items):
         rig.stash.update_scene(scene_id, title=f"{label} {i}")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -79,14 +80,17 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="plexsync-bench-hook-"))
     progs, envs = variants(tmp), cache_envs(tmp)
-    for env in envs.values():  # warm-up: fills the warm cache, creates the queue files
-        for argv, stdin in progs.values():
-            run_once(argv, stdin, env, tmp)
     times: dict[tuple[str, str], list[float]] = {(c, v): [] for c in envs for v in progs}
-    for _ in range(args.runs):
-        for cache, env in envs.items():
-            for name, (argv, stdin) in progs.items():
-                times[(cache, name)].append(run_once(argv, stdin, env, tmp))
+    try:
+        for env in envs.values():  # warm-up: fills the warm cache, creates the queue files
+            for argv, stdin in progs.values():
+                run_once(argv, stdin, env, tmp)
+        for _ in range(args.runs):
+            for cache, env in envs.items():
+                for name, (argv, stdin) in progs.items():
+                    times[(cache, name)].append(run_once(argv, stdin, env, tmp))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"hook wall time, {args.runs} runs each, interleaved; {machine()}")
     rows: list[list[object]] = [["caches", "process", "median ms", "p95 ms", "hook / this (median)"]]
