@@ -19,7 +19,10 @@ one sync. A job that is running holds its identity in the claims: an edit
 arriving meanwhile queues a new job, and no worker takes that one before the
 running job is released, so the follow-up reads Stash after the edit and
 writes Plex after the older sync. The newest edit always wins, and one
-scene's syncs never overlap. This holds for every task here because every
+scene's syncs never overlap. A job newly queued *settles* for
+:data:`SETTLE` seconds before a worker takes it (merging into it does not
+extend that), so the hooks of several saves of one scene in a row, each its
+own process 50-200 ms after the last, become one sync. This holds for every task here because every
 task body reads the current state and writes all of it (a sync is a function
 of Stash's state, not of the event that asked for it).
 """
@@ -48,6 +51,12 @@ OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 #: (every HTTP call has a timeout). This is how claims of a machine or
 #: container that is gone for good (another host name) come back.
 CLAIM_HORIZON = 3600.0
+
+
+#: Seconds a newly queued job waits before a worker may take it, to gather
+#: the events of a scene saved several times in a row (Identify, a scraper,
+#: plugins reacting to the first save). An edit reaches Plex this much later.
+SETTLE = 1.0
 
 
 def job_identity(name: str, args: tuple | list | None, kwargs: dict | None) -> str:
@@ -88,15 +97,15 @@ class ReliableSqliteStorage(SqliteStorage):
     )
     ddl = [*SqliteStorage.ddl, table_claim]
     #: Columns added to tables of an older queue.db (``create table if not exists`` keeps those as they were).
-    added_columns = (("task", "job_key text"), ("claim", "job_key text"))
+    added_columns = (("task", "job_key text"), ("task", "ready_at real"), ("claim", "job_key text"))
     indexes = (
         "create unique index if not exists task_job_key on task (queue, job_key) where job_key is not null",
         "create index if not exists claim_job_key on claim (queue, job_key)",
     )
     #: One statement: a waiting job of the same identity is updated in place
-    #: (keeping its place in line), never duplicated.
+    #: (keeping its place in line and its ready time), never duplicated.
     upsert = (
-        "insert into task (queue, data, priority, job_key) values (?, ?, ?, ?) "
+        "insert into task (queue, data, priority, job_key, ready_at) values (?, ?, ?, ?, ?) "
         "on conflict (queue, job_key) where job_key is not null do update set "
         "data = case when excluded.priority >= task.priority then excluded.data else task.data end, "
         "priority = max(task.priority, excluded.priority)"
@@ -104,6 +113,10 @@ class ReliableSqliteStorage(SqliteStorage):
 
     #: Set by the huey instance: the identity of a serialized job (None: never coalesced).
     key_of: Callable[[bytes], str | None] | None = None
+
+    def __init__(self, *args: Any, settle: float = SETTLE, **kwargs: Any) -> None:
+        self.settle = settle
+        super().__init__(*args, **kwargs)
 
     def initialize_schema(self) -> None:
         with self.db(commit=True, close=True) as curs:
@@ -116,28 +129,32 @@ class ReliableSqliteStorage(SqliteStorage):
             for sql in self.indexes:
                 curs.execute(sql)
 
-    def _insert(self, curs: Any, data: Any, priority: float, key: str | None) -> None:
+    def _insert(self, curs: Any, data: Any, priority: float, key: str | None, ready_at: float | None = None) -> None:
         """Queue a job; one with an identity merges into a waiting one of the same."""
         if key is None:
-            curs.execute("insert into task (queue, data, priority) values (?, ?, ?)", (self.name, data, priority))
+            curs.execute(
+                "insert into task (queue, data, priority, ready_at) values (?, ?, ?, ?)",
+                (self.name, data, priority, ready_at),
+            )
         else:
-            curs.execute(self.upsert, (self.name, data, priority, key))
+            curs.execute(self.upsert, (self.name, data, priority, key, ready_at))
 
     def enqueue(self, data: bytes, priority: float | None = None) -> None:
         key = self.key_of(data) if self.key_of else None
         with self.db(commit=True) as curs:
-            self._insert(curs, self.to_blob(data), priority or 0, key)
+            self._insert(curs, self.to_blob(data), priority or 0, key, time.time() + self.settle)
 
     def claim(self) -> tuple[int, bytes] | None:
-        """Pop the next job whose identity is not running, and record the claim, atomically."""
+        """Pop the next settled job whose identity is not running, and record the claim, atomically."""
         if not self.sql("select 1 from task where queue = ? limit 1", (self.name,), results=True):
             return None
         with self.db(commit=True) as curs:
             curs.execute(
-                "select id, data, priority, job_key from task t where queue = ? and (job_key is null or "
+                "select id, data, priority, job_key from task t where queue = ? "
+                "and (ready_at is null or ready_at <= ?) and (job_key is null or "
                 "not exists (select 1 from claim c where c.queue = t.queue and c.job_key = t.job_key)) "
                 "order by priority desc, id limit 1",
-                (self.name,),
+                (self.name, time.time()),
             )
             row = curs.fetchone()
             if row is None:
@@ -175,7 +192,8 @@ class ReliableSqliteStorage(SqliteStorage):
 
     def promote_schedule(self, ts: datetime.datetime, priority_of: Callable[[bytes], float]) -> int:
         """Move due jobs from the schedule into the queue in one transaction
-        (a due retry merges with a waiting job of the same identity)."""
+        (a due retry merges with a waiting job of the same identity, and has
+        waited enough: it does not settle again)."""
         with self.db(commit=True) as curs:
             curs.execute(
                 "select id, data from schedule where queue = ? and timestamp <= ?",
@@ -224,29 +242,53 @@ redis.call('HSET', KEYS[2], ARGV[1], member)
 return 1
 """
 # KEYS: queue zset, claims hash, claim counter, pending hash, running hash.
-# ARGV: owner, time. Each running identity holds back at most one waiting
-# member, so the first (running + 1) members hold a claimable one if any is.
+# ARGV: owner, time, settled (microseconds: members queued before it have settled).
+# Each running identity holds back at most one waiting member, so (running + 1)
+# members of a priority hold a claimable one if any is. Within a priority,
+# members are in the order they were queued (the prefix is the time), so the
+# first one that has not settled means none after it has: on to the next priority.
 # A claim's value: owner, claim time, score and member, newline-separated
 # (only the member, last, may hold newlines).
 _CLAIM_LUA = (
     _KEY_OF_LUA
     + """\
-local items = redis.call('ZRANGE', KEYS[1], 0, redis.call('HLEN', KEYS[5]), 'WITHSCORES')
-for i = 1, #items, 2 do
-  local member, score = items[i], items[i + 1]
-  local key = key_of(member)
-  if not key or redis.call('HEXISTS', KEYS[5], key) == 0 then
-    redis.call('ZREM', KEYS[1], member)
-    local id = redis.call('INCR', KEYS[3])
-    if key then
-      redis.call('HDEL', KEYS[4], key)
-      redis.call('HSET', KEYS[5], key, id)
+local function queued_at(member)
+  local t = 0
+  for i = 1, 8 do t = t * 256 + string.byte(member, i) end
+  return t
+end
+local window = redis.call('HLEN', KEYS[5]) + 1
+local settled = tonumber(ARGV[3])
+local min = '-inf'
+local member, score, key
+while not member do
+  local items = redis.call('ZRANGEBYSCORE', KEYS[1], min, '+inf', 'WITHSCORES', 'LIMIT', 0, window)
+  if #items == 0 then return false end
+  local next_min = false
+  for i = 1, #items, 2 do
+    local k = key_of(items[i])
+    if not k or redis.call('HEXISTS', KEYS[5], k) == 0 then
+      if k and queued_at(items[i]) > settled then
+        next_min = '(' .. items[i + 1]
+      else
+        member, score, key = items[i], items[i + 1], k
+      end
+      break
     end
-    redis.call('HSET', KEYS[2], id, ARGV[1] .. '\\n' .. ARGV[2] .. '\\n' .. score .. '\\n' .. member)
-    return {id, member}
+  end
+  if not member then
+    if not next_min then return false end
+    min = next_min
   end
 end
-return false
+redis.call('ZREM', KEYS[1], member)
+local id = redis.call('INCR', KEYS[3])
+if key then
+  redis.call('HDEL', KEYS[4], key)
+  redis.call('HSET', KEYS[5], key, id)
+end
+redis.call('HSET', KEYS[2], id, ARGV[1] .. '\\n' .. ARGV[2] .. '\\n' .. score .. '\\n' .. member)
+return {id, member}
 """
 )
 # KEYS: claims hash, running hash. ARGV: claim id.
@@ -309,6 +351,10 @@ class _ReliableRedisMixin:
     #: Set by the huey instance: the identity of a serialized job (None: never coalesced).
     key_of: Callable[[bytes], str | None] | None = None
 
+    def __init__(self, *args: Any, settle: float = SETTLE, **kwargs: Any) -> None:
+        self.settle = settle
+        super().__init__(*args, **kwargs)
+
     def _keys(self) -> tuple[str, str, str, str]:
         """claims, claim counter, pending, running."""
         q = self.queue_key
@@ -333,8 +379,10 @@ class _ReliableRedisMixin:
 
     def claim(self) -> tuple[int, bytes] | None:
         claims, counter, pending, running = self._keys()
+        now = time.time()
+        settled = int((now - self.settle) * 1e6)
         result = self._script(_CLAIM_LUA)(
-            keys=[self.queue_key, claims, counter, pending, running], args=[OWNER, repr(time.time())]
+            keys=[self.queue_key, claims, counter, pending, running], args=[OWNER, repr(now), settled]
         )
         if not result:
             return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,10 +23,11 @@ from tests.support import REPO
 EDIT, BULK = 10, 0
 
 
-def _build(backend: str, path: Path):
+def _build(backend: str, path: Path, settle: float = 0.0):
+    """The queue with no settle time unless asked: these tests take jobs at once."""
     if backend == "sqlite":
-        return ReliableSqliteHuey("q", filename=str(path), results=False)
-    return ReliablePriorityRedisHuey("q", url=REDIS_URL, results=False)
+        return ReliableSqliteHuey("q", filename=str(path), results=False, settle=settle)
+    return ReliablePriorityRedisHuey("q", url=REDIS_URL, results=False, settle=settle)
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -38,10 +40,7 @@ def backend(request, tmp_path: Path) -> Iterator[str]:
         flush_redis_db(REDIS_URL)
 
 
-@pytest.fixture
-def queue(backend: str, tmp_path: Path):
-    huey = _build(backend, tmp_path / "q.db")
-
+def _with_tasks(huey):
     @huey.task(name="sync")
     def sync(scene_id: str) -> None:
         pass
@@ -52,6 +51,11 @@ def queue(backend: str, tmp_path: Path):
 
     huey.sync, huey.other = sync, other
     return huey
+
+
+@pytest.fixture
+def queue(backend: str, tmp_path: Path):
+    return _with_tasks(_build(backend, tmp_path / "q.db"))
 
 
 def waiting(huey) -> list[tuple[str, tuple]]:
@@ -102,6 +106,25 @@ def test_a_job_requeued_by_its_own_retry_runs_after_it_is_released(queue):
     assert queue.dequeue() is None
     queue.release(running)
     assert queue.dequeue().args == ("1",)
+
+
+def test_a_new_job_settles_before_a_worker_takes_it(backend: str, tmp_path: Path):
+    queue = _with_tasks(_build(backend, tmp_path / "q.db", settle=60))
+    queue.sync("1", priority=EDIT)
+    assert queue.dequeue() is None
+    assert waiting(queue) == [("sync", ("1",))]
+
+
+def test_saves_in_a_row_do_not_put_a_settling_job_off(backend: str, tmp_path: Path):
+    """Merging keeps the first queue time: a scene saved again and again is still synced."""
+    queue = _with_tasks(_build(backend, tmp_path / "q.db", settle=0.3))
+    deadline = time.monotonic() + 30
+    taken = None
+    while taken is None and time.monotonic() < deadline:
+        queue.sync("1", priority=EDIT)  # a save every few milliseconds, for as long as it takes
+        taken = queue.dequeue()
+        time.sleep(0.01)
+    assert taken is not None and taken.args == ("1",)
 
 
 KILLED_CLAIMER = """
