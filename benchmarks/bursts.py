@@ -26,9 +26,10 @@ sync whatever the order; it runs on ``--baseline-scenes`` (the size of the
 issue's own baseline) to keep the run within minutes. Bounded: each phase
 waits at most ``--timeout`` seconds for the queue to drain.
 
-Coalescing merges what *waits*: a scene's edits that arrive while its
-previous sync waits or runs become one more sync. Edits further apart than a
-sync takes are separate edits, and each is synced.
+Coalescing merges what *waits*: a new job settles for a second before a
+worker takes it, and a scene's edits that arrive while its job waits or its
+sync runs become one more sync. Edits further apart are separate edits, and
+each is synced.
 """
 
 from __future__ import annotations
