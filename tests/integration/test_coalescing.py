@@ -81,7 +81,6 @@ def test_an_edit_during_a_running_sync_is_synced_after_it_and_wins(any_world: Wo
     edit_and_fire(world, other_id, "other v1")  # other scenes do not wait behind it
 
     wait_until(lambda: world.plex.item(other_rk).title == "other v1", timeout=30, message="other scene synced")
-    assert edits_per_item(world)[rating_key] == 0  # still in the first, slow edit
     wait_until(lambda: edits_per_item(world)[rating_key] == 2, timeout=60, message="synced once more")
     wait_until(lambda: waiting_jobs(world) == 0, timeout=30, message="queue drained")
     edits = [
