@@ -53,6 +53,15 @@ TASKS_BY_NAME = {"sync_scene": sync_scene, "sync_all": sync_all}
 
 
 def enqueue_scene(scene_id: str, priority: int = PRIORITY_EDIT, rematch: bool = False) -> None:
+    """Queue the sync of one scene; the queue coalesces (plexsync.queue.reliable).
+
+    A scene already waiting is not queued twice (the more urgent priority is
+    kept); a scene being synced right now is queued once more, for after the
+    running sync. The arguments stay ``(scene_id,)``: they are the job's
+    identity in the queue and in the dead letters alike. ``rematch`` (a scan
+    hook: the file may have moved) travels as a keyword, so such jobs coalesce
+    among themselves.
+    """
     if rematch:
         sync_scene(scene_id, rematch=True, priority=priority)
     else:

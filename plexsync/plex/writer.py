@@ -24,6 +24,7 @@ from plexsync.errors import SyncError, Transient, from_requests_error, from_stat
 from plexsync.matching.matcher import SceneMatch
 from plexsync.matching.paths import PathMap
 from plexsync.plex.index import PlexIndex, PlexTarget
+from plexsync.retrying import PLEX, RetryingSession
 
 __all__ = ["ItemGone", "PlexTarget", "PlexWriter"]
 
@@ -70,7 +71,7 @@ class PlexWriter:
         self.url = url
         self._server: PlexServer = _call(
             "connect",
-            lambda: PlexServer(url, token, session=requests.Session(), timeout=timeout),
+            lambda: PlexServer(url, token, session=RetryingSession(PLEX), timeout=timeout),
         )
         self.index = PlexIndex(self._query, sections)
 

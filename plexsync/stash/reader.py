@@ -20,6 +20,7 @@ from stashapi.stashapp import StashInterface
 
 from plexsync.config import PLUGIN_ID
 from plexsync.errors import AuthFailed, Permanent, SceneNotFound, SyncError, Transient, from_requests_error, from_status
+from plexsync.retrying import STASH, TRANSIENT_GRAPHQL, RetryingSession
 
 #: Exactly the fields the mapping uses; nothing else is fetched.
 SCENE_QUERY = """
@@ -65,11 +66,12 @@ query PlexSyncSettings($include: [ID!]) {
 ALL_QUERIES = (SCENE_QUERY, SCENE_IDS_QUERY, SCENE_FILES_QUERY, PLUGIN_SETTINGS_QUERY)
 
 
-class _CheckedSession(requests.Session):
-    """A session with a default timeout that raises our errors for bad answers."""
+class _CheckedSession(RetryingSession):
+    """A session with a default timeout that retries a query after a passing
+    fault (:mod:`plexsync.retrying`) and raises our errors for bad answers."""
 
     def __init__(self, timeout: float) -> None:
-        super().__init__()
+        super().__init__(STASH)
         self.timeout = timeout
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
@@ -138,7 +140,8 @@ class StashReader:
         except SyncError:
             raise
         except GQLException as exc:
-            if "database is locked" in str(exc):
+            if any(marker in str(exc).lower() for marker in TRANSIENT_GRAPHQL):
+                # still locked after the session's own tries: the job retries later, never a dead letter at once
                 raise Transient("Stash database is busy (locked)") from None
             raise Permanent(f"Stash rejected the query: {exc}") from None
         except Exception as exc:  # stashapi raises bare Exception for 4xx / null data

@@ -9,10 +9,12 @@ import sqlite3
 
 import pytest
 
+from plexsync.retrying import BACKOFF
 from tests.integration.conftest import PLEX_TOKEN, World
 from tests.support import wait_until
 
 N = 200
+TRIES = len(BACKOFF) + 1
 pytestmark = pytest.mark.slow
 
 
@@ -74,9 +76,9 @@ def test_thirty_percent_of_plex_requests_failing_every_scene_synced_right(world:
     scenes = world.add_scenes(N)
     for fault in ({"status": 500}, {"status": 503}, {"drop": True}, {"garbage": True}):
         world.plex.faults.add(".*", fraction=0.075, **fault)
-    # Retries enough for the failure rate: a job makes 2-3 Plex requests, so
-    # about half of all attempts fail; 20 retries make a dead letter ~1e-6.
-    world.start_consumer(workers=4, PLEXSYNC_RETRIES="20")
+    # The default retries: each failed request is tried again at once
+    # (plexsync.retrying), so only a request failing every try costs a job retry.
+    world.start_consumer(workers=4)
     start_sync_all(world)
     wait_until(lambda: all_synced(world, scenes), timeout=240, message="all synced despite faults")
     wait_until(lambda: world.queued() == 0, timeout=60, message="queue drained")
@@ -120,10 +122,12 @@ def test_graceful_and_immediate_stops_lose_nothing(world: World):
 
 def test_scheduled_retries_survive_a_restart(world: World):
     scenes = world.add_scenes(N)
-    world.plex.faults.add(r"^/library/sections/\d+/all$", method="PUT", status=500, times=N)
-    consumer = world.start_consumer(workers=4, PLEXSYNC_RETRY_DELAY="4", PLEXSYNC_RETRY_MAX_DELAY="4")
+    # every try of every job's first edit fails (requests are retried at once: plexsync.retrying)
+    world.plex.faults.add(r"^/library/sections/\d+/all$", method="PUT", status=500, times=N * TRIES)
+    # each failure takes a round of request tries (~1.5 s): a long delay lets retries pile up in the schedule
+    consumer = world.start_consumer(workers=4, PLEXSYNC_RETRY_DELAY="30", PLEXSYNC_RETRY_MAX_DELAY="30")
     start_sync_all(world)
-    wait_until(lambda: _scheduled(world) >= N // 2, timeout=120, message="retries waiting in the schedule")
+    wait_until(lambda: _scheduled(world) >= N // 8, timeout=120, message="retries waiting in the schedule")
     consumer.kill()
     world.start_consumer(workers=4)
     wait_until(lambda: all_synced(world, scenes), timeout=240, message="all synced after restart")

@@ -1,0 +1,184 @@
+"""Bursts: hook events -> syncs per scene, with coalescing and without, in one run.
+
+    .venv/bin/python benchmarks/bursts.py [--scenes 2000] [--baseline-scenes 400] [--edits 5] [--producers 4]
+
+Every scene is edited ``--edits`` times by ``--producers`` processes side by
+side, each owning a share of the scenes, in one of two orders:
+
+* ``clustered``: a scene's edits back to back, then the next scene (Identify
+  or a scrape saving several fields of one scene in a row);
+* ``rounds``: one edit of every scene, then the next round (bulk edits run one
+  after another over the same scenes).
+
+An event is a real edit in the Stash emulator (GraphQL ``sceneUpdate`` of the
+title) followed by the plugin's hook entry point (``plexsync.ops.plugin.main``
+with the Scene.Update.Post hook context, in the producer's process: the hook
+code without the interpreter start, so that 10,000 events take seconds, not
+the half hour 10,000 hook processes would). A worker started with the
+default command syncs while the burst goes on.
+
+Syncs are counted as Plex edit requests per item. The newest edit must win:
+at the end every item's title must be its scene's last edit.
+
+Without coalescing, the producers' queue stores every event as its own job
+(huey's plain insert: the behaviour before coalescing), so every event is a
+sync whatever the order; it runs on ``--baseline-scenes`` (the size of the
+issue's own baseline) to keep the run within minutes. Bounded: each phase
+waits at most ``--timeout`` seconds for the queue to drain.
+
+Coalescing merges what *waits*: a new job settles for a second before a
+worker takes it, and a scene's edits that arrive while its job waits or its
+sync runs become one more sync. Edits further apart are separate edits, and
+each is synced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from collections import Counter
+
+from _harness import REPO, STASH_API_KEY, Rig, machine, queued, table, wait_for
+
+PRODUCER = """
+import io, json, sys, urllib.request
+sys.path.insert(0, {repo!r})
+from plexsync.ops.plugin import main
+from plexsync.queue.instance import huey
+if not {coalesce!r}:
+    huey.storage.key_of = None  # every event its own job, as before coalescing
+scenes, rounds, graphql, phase = {scenes!r}, {rounds!r}, {graphql!r}, {phase!r}
+if {clustered!r}:
+    events = [(index, scene_id, n) for index, scene_id in scenes for n in range(rounds)]
+else:
+    events = [(index, scene_id, n) for n in range(rounds) for index, scene_id in scenes]
+mutation = "mutation($input: SceneUpdateInput!) {{ sceneUpdate(input: $input) {{ id }} }}"
+headers = {{"Content-Type": "application/json", "ApiKey": {key!r}}}
+for index, scene_id, n in events:
+    edit = {{"id": scene_id, "title": f"{{phase}} {{index}} e{{n}}"}}
+    body = json.dumps({{"query": mutation, "variables": {{"input": edit}}}}).encode()
+    urllib.request.urlopen(urllib.request.Request(graphql, body, headers), timeout=60).read()
+    event = {{"args": {{"hookContext": {{"id": int(scene_id), "type": "Scene.Update.Post"}}}}}}
+    out = io.StringIO()
+    main(io.StringIO(json.dumps(event)), out)
+    if "output" not in json.loads(out.getvalue()):
+        raise SystemExit(out.getvalue())
+"""
+
+
+def burst(rig: Rig, name: str, clustered: bool, coalesce: bool, edits: int, producers: int, timeout: float) -> dict:
+    import subprocess
+    import sys
+
+    data_dir = rig.tmp / "".join(c if c.isalnum() else "-" for c in name)
+    rig.reset_plex_log()
+    worker = rig.start_worker(data_dir)
+    env = rig.env(data_dir)
+    shares = [[(i, sid) for i, (sid, _) in enumerate(rig.items) if i % producers == p] for p in range(producers)]
+    started = time.monotonic()
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                PRODUCER.format(
+                    repo=str(REPO),
+                    coalesce=coalesce,
+                    clustered=clustered,
+                    phase=data_dir.name,
+                    scenes=share,
+                    rounds=edits,
+                    graphql=rig.stash.graphql_url,
+                    key=STASH_API_KEY,
+                ),
+            ],
+            env=env,
+            cwd=REPO,
+        )
+        for share in shares
+    ]
+    for process in processes:
+        if process.wait(timeout=timeout) != 0:
+            raise RuntimeError(f"a producer failed ({name})")
+    burst_seconds = time.monotonic() - started
+    drained = wait_for(lambda: queued(data_dir) == 0, timeout, "queue drained")
+    total = time.monotonic() - started
+    worker.stop()
+    last = edits - 1
+    newest = rig.titles_are(lambda i: f"{data_dir.name} {i} e{last}")
+    per_item = rig.edits_per_item()
+    syncs = [per_item[rk] for _, rk in rig.items]
+    return {
+        "name": name,
+        "scenes": len(rig.items),
+        "events": len(rig.items) * edits,
+        "burst_s": burst_seconds,
+        "drained": drained is not None,
+        "total_s": total,
+        "syncs": sum(syncs),
+        "max": max(syncs),
+        "mean": sum(syncs) / len(syncs),
+        "spread": dict(sorted(Counter(syncs).items())),
+        "newest": newest,
+        "left": queued(data_dir),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenes", type=int, default=2000)
+    parser.add_argument("--baseline-scenes", type=int, default=400, help="scenes of the run without coalescing")
+    parser.add_argument("--edits", type=int, default=5, help="edits (hook events) per scene (default 5)")
+    parser.add_argument("--producers", type=int, default=4, help="processes firing events side by side")
+    parser.add_argument("--timeout", type=float, default=600, help="longest wait per phase, seconds")
+    args = parser.parse_args()
+    results = []
+    for scenes, phases in (
+        (args.scenes, (("clustered, coalescing", True, True), ("rounds, coalescing", False, True))),
+        (args.baseline_scenes, (("rounds, without coalescing", False, False),)),
+    ):
+        rig = Rig(scenes)
+        try:
+            for name, clustered, coalesce in phases:
+                results.append(burst(rig, name, clustered, coalesce, args.edits, args.producers, args.timeout))
+        finally:
+            rig.close()
+            shutil.rmtree(rig.tmp, ignore_errors=True)
+    print(f"bursts: {args.edits} edits per scene, {args.producers} producers; {machine()}")
+    rows: list[list[object]] = [
+        [
+            "order, queue",
+            "scenes",
+            "events",
+            "burst s",
+            "drained s",
+            "syncs",
+            "syncs/scene max",
+            "mean",
+            "newest edit won",
+            "spread",
+        ]
+    ]
+    for r in results:
+        rows.append(
+            [
+                r["name"],
+                r["scenes"],
+                r["events"],
+                f"{r['burst_s']:.1f}",
+                f"{r['total_s']:.1f}" if r["drained"] else f">{r['total_s']:.0f} ({r['left']} left)",
+                r["syncs"],
+                r["max"],
+                f"{r['mean']:.2f}",
+                f"{r['newest']}/{r['scenes']}",
+                json.dumps(r["spread"]),
+            ]
+        )
+    print(table(rows))
+    print("target: at most 2 syncs per scene, and the newest edit always wins")
+
+
+if __name__ == "__main__":
+    main()
