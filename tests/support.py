@@ -14,7 +14,16 @@ from graphql import GraphQLSchema, build_schema
 
 from emulators.consumer import REPO, ConsumerProcess, poll_until, queued_jobs
 
-__all__ = ["REPO", "SHARED", "ConsumerProcess", "dead_letters", "queued_jobs", "real_stash_schema", "wait_until"]
+__all__ = [
+    "REPO",
+    "SHARED",
+    "ConsumerProcess",
+    "dead_letters",
+    "queued_jobs",
+    "real_stash_schema",
+    "sqlite_rows",
+    "wait_until",
+]
 
 SHARED = REPO.parent / "shared"
 T = TypeVar("T")
@@ -37,15 +46,20 @@ def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: floa
         raise AssertionError(str(exc)) from None
 
 
-def dead_letters(data_dir: Path) -> list[dict]:
+def sqlite_rows(data_dir: Path, table: str, order: str = "1") -> list[dict]:
+    """Rows of a state table in ``data_dir``'s SQLite file; [] before it exists."""
     path = data_dir / "plexsync.db"
     if not path.exists():
         return []
     conn = sqlite3.connect(str(path), timeout=10)
     conn.row_factory = sqlite3.Row
     try:
-        return [dict(row) for row in conn.execute("select * from dead_letter order by id")]
-    except sqlite3.OperationalError:
+        return [dict(row) for row in conn.execute(f"select * from {table} order by {order}")]
+    except sqlite3.OperationalError:  # not created yet
         return []
     finally:
         conn.close()
+
+
+def dead_letters(data_dir: Path) -> list[dict]:
+    return sqlite_rows(data_dir, "dead_letter", "id")

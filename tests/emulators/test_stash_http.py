@@ -9,10 +9,8 @@ from __future__ import annotations
 import base64
 import struct
 import zlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 import requests
 
 from emulators.stash import StashEmulator
@@ -20,13 +18,6 @@ from emulators.stash.images import png
 
 API_KEY = "http-test-key"
 KEY = {"ApiKey": API_KEY}
-
-
-@pytest.fixture
-def stash() -> Iterator[StashEmulator]:
-    emulator = StashEmulator(api_key=API_KEY).start()
-    yield emulator
-    emulator.stop()
 
 
 def gql(stash: StashEmulator, query: str, variables: dict | None = None, **kwargs: object) -> requests.Response:

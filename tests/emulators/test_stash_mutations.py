@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,18 +20,6 @@ from emulators.stash import StashEmulator
 from emulators.stash.hooks import SCENE_UPDATE_INPUT_KEYS
 
 API_KEY = "mutation-key"
-
-
-@pytest.fixture
-def stash() -> Iterator[StashEmulator]:
-    emulator = StashEmulator(api_key=API_KEY).start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def client(stash: StashEmulator) -> StashInterface:
-    return StashInterface({"Scheme": "http", "Host": "127.0.0.1", "Port": stash.port, "ApiKey": API_KEY})
 
 
 class Recorder:

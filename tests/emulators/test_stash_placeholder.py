@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import base64
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 import requests
 from stashapi.stashapp import StashInterface
 
@@ -25,18 +23,6 @@ from emulators.stash.images import SCENE_PLACEHOLDER_SVG, png
 
 API_KEY = "placeholder-key"
 PATHS = "query($id: ID) { findScene(id: $id) { paths { screenshot } } }"
-
-
-@pytest.fixture
-def stash() -> Iterator[StashEmulator]:
-    emulator = StashEmulator(api_key=API_KEY).start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def client(stash: StashEmulator) -> StashInterface:
-    return StashInterface({"Scheme": "http", "Host": "127.0.0.1", "Port": stash.port, "ApiKey": API_KEY})
 
 
 def fetch(url: str) -> requests.Response:

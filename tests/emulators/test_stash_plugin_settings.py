@@ -13,9 +13,6 @@ fires for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import requests
 from stashapi.stashapp import StashInterface
 
@@ -25,13 +22,6 @@ from plexsync.config import PLUGIN_ID, SyncSettings
 API_KEY = "settings-key"
 CONFIGURE = "mutation($id: ID!, $input: Map!) { configurePlugin(plugin_id: $id, input: $input) }"
 READ = "query($ids: [ID!]) { configuration { plugins(include: $ids) } }"
-
-
-@pytest.fixture
-def stash() -> Iterator[StashEmulator]:
-    emulator = StashEmulator(api_key=API_KEY).start()
-    yield emulator
-    emulator.stop()
 
 
 def graphql(stash: StashEmulator, query: str, variables: dict) -> dict:

@@ -7,7 +7,6 @@ rely on, or must defend against, with real Stash.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -42,13 +41,6 @@ class FakeClock:
 
     def step(self, seconds: int = 1) -> None:
         self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def stash() -> Iterator[StashEmulator]:
-    emulator = StashEmulator(api_key=API_KEY).start()
-    yield emulator
-    emulator.stop()
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ UNC share (``\\\\NAS\\share``) or a ``\\\\?\\`` long-path prefix (Go's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from stashapi.stashapp import StashInterface
 
@@ -26,16 +24,8 @@ query($id: ID) {
 """
 
 
-@pytest.fixture
-def stash() -> Iterator[StashEmulator]:
-    emulator = StashEmulator(windows=True).start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def client(stash: StashEmulator) -> StashInterface:
-    return StashInterface({"Scheme": "http", "Host": "127.0.0.1", "Port": stash.port})
+#: The shared ``stash`` fixture (conftest.py) reads this.
+STASH_WINDOWS = True
 
 
 def file_of(client: StashInterface, scene_id: str) -> dict:

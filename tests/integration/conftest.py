@@ -31,7 +31,7 @@ from emulators.plex import PlexEmulator
 from emulators.plugin_host import PluginHost
 from emulators.stash import StashEmulator
 from plexsync.config import PLUGIN_ID
-from tests.support import REPO, ConsumerProcess, dead_letters, queued_jobs
+from tests.support import REPO, ConsumerProcess, dead_letters, queued_jobs, sqlite_rows
 
 STASH_API_KEY = "stash-api-key-7f3a9c"
 PLEX_TOKEN = "plex-token-4b2e8d"
@@ -152,7 +152,7 @@ class World:
         """The rows of a state table, from wherever the workers keep it."""
         url = self.env.get("PLEXSYNC_DATABASE_URL")
         if url is None:
-            return dead_letters(self.data_dir) if table == "dead_letter" else _sqlite_rows(self.data_dir, table)
+            return dead_letters(self.data_dir) if table == "dead_letter" else sqlite_rows(self.data_dir, table)
         import psycopg2
         import psycopg2.extras
 
@@ -168,22 +168,6 @@ class World:
     def data_dirs(self) -> list[Path]:
         """Every data directory of the test: Stash's and each machine's."""
         return [self.data_dir, *sorted(self.tmp.glob("machine-*/data"))]
-
-
-def _sqlite_rows(data_dir: Path, table: str) -> list[dict]:
-    import sqlite3
-
-    path = data_dir / "plexsync.db"
-    if not path.exists():
-        return []
-    conn = sqlite3.connect(str(path), timeout=10)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute(f"select * from {table} order by 1")]
-    except sqlite3.OperationalError:  # not created yet
-        return []
-    finally:
-        conn.close()
 
 
 def assert_no_secrets_leaked(world: World) -> None:
