@@ -274,8 +274,9 @@ def main(argv: list[str] | None = None) -> int:
             "# Scenes to try (python -m emulators.edit SCENE_ID --title ...):",
             *(example_line(scene) for scene in example_scenes(library)),
             *(
-                f"# scene {scene.stash_id} has no Plex item (its file is not scanned): its sync ends as a dead letter"
-                for scene in [s for s in library.scenes if not s.scanned and s.stash_id][:1]
+                f"# scene {scene.stash_id} has no Plex item yet (Plex has not scanned its file): "
+                "its sync asks Plex to scan the folder"
+                for scene in [s for s in library.scenes if "unscanned" in s.traits and s.stash_id][:1]
             ),
             f"# Ctrl-C stops both servers; {data_dir} is kept.",
         ]

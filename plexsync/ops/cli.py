@@ -103,13 +103,15 @@ class Tally:
     synced: int = 0
     failed: int = 0
     outside: int = 0
+    waiting: int = 0
     last_synced: str | None = None
     failures: list[str] = field(default_factory=list)
     outside_example: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def summary(self) -> str:
-        return f"{self.synced} synced, {self.failed} failed, {self.outside} outside Plex"
+        waiting = f", {self.waiting} waiting for a Plex scan" if self.waiting else ""
+        return f"{self.synced} synced, {self.failed} failed, {self.outside} outside Plex{waiting}"
 
 
 def _stop(exc: Exception) -> Failure:
@@ -134,7 +136,7 @@ def _stop(exc: Exception) -> Failure:
 def _sync_one(scene_id: str, tally: Tally) -> str:
     """Sync one scene; returns its outcome line. Raises Unavailable to stop the run."""
     from plexsync import dlq
-    from plexsync.errors import ItemNotInPlex, SyncError, Unavailable
+    from plexsync.errors import ItemNotInPlex, OutsidePlex, SyncError, Unavailable
     from plexsync.sync.scene import sync_scene
     from plexsync.sync.worker import context
 
@@ -143,11 +145,15 @@ def _sync_one(scene_id: str, tally: Tally) -> str:
         result = sync_scene(context.stash(), context.plex(), settings.path_map, scene_id)
     except Unavailable:
         raise
-    except ItemNotInPlex as exc:
+    except OutsidePlex as exc:
         with tally.lock:
             tally.outside += 1
             tally.outside_example = tally.outside_example or f"scene {scene_id}: {exc.reason}"
         return f"scene {scene_id} is outside Plex: {exc.reason}"
+    except ItemNotInPlex as exc:  # inside a library's folder: Plex was asked to scan it
+        with tally.lock:
+            tally.waiting += 1
+        return f"scene {scene_id} waits for a Plex scan: {exc.reason}"
     except SyncError as exc:
         line = f"scene {scene_id} failed: {type(exc).__name__}: {exc.reason}"
     except Exception as exc:  # a bug: say which scene, go on with the others
@@ -213,7 +219,8 @@ def _finish(tally: Tally) -> None:
 def sync_command(scene_ids: tuple[str, ...], sync_all: bool, jobs: int) -> None:
     """Sync SCENE_ID... (or --all) now, in this process.
 
-    Ends with "N synced, M failed, K outside Plex" (outside Plex: no Plex item
+    Ends with "N synced, M failed, K outside Plex" (and how many wait for the
+    Plex scan PlexSync asked for; outside Plex: no Plex item
     has the scene's file, because Plex has not scanned it or the path rules do
     not match; 'plexsync doctor' tells which).
     """
@@ -243,7 +250,7 @@ def sync_command(scene_ids: tuple[str, ...], sync_all: bool, jobs: int) -> None:
         finally:
             _finish(tally)
     click.echo(tally.summary())
-    if tally.outside and not tally.synced and not tally.failed:
+    if (tally.outside or tally.waiting) and not tally.synced and not tally.failed:
         click.echo("none of these scenes is in Plex: 'plexsync doctor' checks the path rules", err=True)
         raise SystemExit(int(ExitCode.PATH_RULES))
     if tally.failed:

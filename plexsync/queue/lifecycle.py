@@ -204,11 +204,20 @@ def on_outcome(task: Task, value: Any, exc: BaseException | None) -> None:
     before this failure, and ``task.retry_delay`` the wait before the next try.
     A final failure is logged by :func:`on_failure` (its dead letter).
     """
-    from plexsync.sync.worker import WaitingFor
+    from plexsync.sync.worker import WaitingFor, WaitingForScan
 
     if not _tracked(task) or exc is None or not task.retries:
         return
     subject = _subject(task)
+    if isinstance(exc, WaitingForScan):
+        folder = folder_of(first_quoted(exc.reason) or "?")
+        line = (
+            f"{subject} waits for Plex to scan {folder} (attempt {exc.attempt} of {exc.attempts}, "
+            f"next in {exc.delay:.1f} s): {exc.reason}"
+        )
+        headline = f"{{n}} scene(s) wait for Plex to scan {folder} (if it has, check Path rules)"
+        summary.report(f"scan:{folder}", logging.INFO, line, headline, subject)
+        return
     if isinstance(exc, WaitingFor):
         service = exc.service.capitalize()
         # not the reason itself: that is logged once, when the outage begins

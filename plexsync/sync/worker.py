@@ -193,6 +193,15 @@ def _guarded(task: Task | None, services: tuple[str, ...], body: Callable[[SyncS
             log.warning("%s is reachable again; queued syncs resume", service.capitalize())
 
 
+class WaitingForScan(RetryTask):
+    """The job waits for Plex to scan its file's folder (a :class:`RetryTask`:
+    the job's own count of attempts bounds it, see :func:`_wait_for_scan`)."""
+
+    def __init__(self, reason: str, attempt: int, attempts: int, delay: float) -> None:
+        super().__init__(reason, delay=delay)
+        self.reason, self.attempt, self.attempts = reason, attempt, attempts
+
+
 def _wait_for_scan(scene_id: str, task: Task | None, settings: SyncSettings, exc: NotScannedYet) -> None:
     """Retry later without a traceback in the log (``RetryTask``), with the job's
     own backoff, until its retries are spent; then one dead letter."""
@@ -202,10 +211,8 @@ def _wait_for_scan(scene_id: str, task: Task | None, settings: SyncSettings, exc
     if tried > settings.retries:
         task.retries = 0
         raise ItemNotInPlex(f"not in Plex after {tried} attempts: {exc.reason}") from None
-    if tried == 1:
-        log.info("scene %s waits for Plex: %s", scene_id, exc.reason)
     delay = min(settings.retry_max_delay, settings.retry_delay * settings.retry_backoff ** (tried - 1))
-    raise RetryTask(exc.reason, delay=delay) from None
+    raise WaitingForScan(exc.reason, tried, settings.retries + 1, delay) from None
 
 
 def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False) -> None:

@@ -14,19 +14,20 @@ import termios
 import time
 
 from plexsync.ops.exitcodes import ExitCode
-from tests.integration.conftest import World
+from tests.integration.conftest import PLEX_ROOT, World
 from tests.integration.test_cli_status_doctor import cli
 from tests.support import REPO
 
 
-def test_sync_all_counts_synced_failed_and_outside_plex_without_a_worker(world: World):
+def test_sync_all_counts_synced_failed_and_waiting_without_a_worker(world: World):
     scanned = [world.add_scene(f"bulk-{i}", title=f"bulk {i}") for i in range(6)]
-    unscanned = [world.add_scene(f"late-{i}", scanned=False) for i in range(2)]
+    for i in range(2):
+        world.add_scene(f"late-{i}", scanned=False)  # inside the Movies folder, not in Plex yet
     result = cli(world, "sync", "--all")
     assert result.returncode == ExitCode.OK, result.stdout + result.stderr
     assert "syncing 8 scene(s) from Stash" in result.stdout
-    assert result.stdout.rstrip().endswith("6 synced, 0 failed, 2 outside Plex")
-    assert any(f"outside Plex, e.g. scene {s}: no Plex item has the file" in result.stdout for s, _ in unscanned)
+    assert result.stdout.rstrip().endswith("6 synced, 0 failed, 0 outside Plex, 2 waiting for a Plex scan")
+    assert [request.path for request in world.plex.scan_requests] == [f"{PLEX_ROOT}/movies"]  # one folder, once
     for i, (_, rating_key) in enumerate(scanned):
         assert world.plex.item(rating_key).title == f"bulk {i}"
     assert world.queued() == 0  # nothing went through the queue

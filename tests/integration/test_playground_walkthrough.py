@@ -9,6 +9,7 @@ README.md's "Try it against the emulators"; when one changes, the other must.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ NEW_TITLE = "Crème Brûlée at Dawn 🎬"
 
 @pytest.fixture
 def playground(tmp_path) -> Iterator[Playground]:
-    started = Playground.start("--scenes", "30", "--data-dir", str(tmp_path / "data"))
+    started = Playground.start("--scenes", "50", "--data-dir", str(tmp_path / "data"))
     yield started
     started.kill()
 
@@ -119,13 +120,13 @@ def test_the_plex_settings_can_live_on_the_plugin_page_instead(
         f"plex_url={exports['PLEXSYNC_PLEX_URL']}",
         f"plex_token={exports['PLEXSYNC_PLEX_TOKEN']}",
         f"path_map={exports['PLEXSYNC_PATH_MAP']}",
-        "retries=0",  # a failed sync is a dead letter at once (settings reach a running worker within a minute)
+        "retry_delay=1",  # the wait for Plex's scan is short in this walk
         env=env,
     )
     assert stored.returncode == 0, stored.stderr
     assert f"plex_url={exports['PLEXSYNC_PLEX_URL']}" in stored.stdout.splitlines()
     assert "plex_token=(set, not shown)" in stored.stdout.splitlines()
-    assert "retries=0" in stored.stdout.splitlines()
+    assert "retry_delay=1" in stored.stdout.splitlines()
     assert exports["PLEXSYNC_PLEX_TOKEN"] not in stored.stdout
 
     consumer = ConsumerProcess(env, tmp_path / "worker.log").start()
@@ -136,13 +137,15 @@ def test_the_plex_settings_can_live_on_the_plugin_page_instead(
     playground.wait_for(hook_line(scene_id))
     wait_until(lambda: plex_title(playground, rating_key) == NEW_TITLE, 30, message="the edit to reach Plex")
 
-    # a scene whose file Plex has not scanned ends as a dead letter, listed by the command line
-    (missing,) = [line.split()[2] for line in playground.lines if "has no Plex item" in line]
-    assert playground.run("emulators.edit", missing, "--title", "Not in Plex", env=env).returncode == 0
-    wait_until(lambda: dead_letters(data_dir_of(playground)), 60, message="the dead letter")
+    # a scene whose file Plex has not scanned: its sync asks Plex to scan the folder, then writes the item
+    (missing,) = [line.split()[2] for line in playground.lines if "has no Plex item yet" in line]
+    assert playground.run("emulators.edit", missing, "--title", "Not in Plex yet", env=env).returncode == 0
+    written = playground.wait_for(re.compile(r'# Plex item \d+ written: title "Not in Plex yet"').search)
+    assert written.startswith('# Plex item 57 written: title "Not in Plex yet"'), written  # as README shows
     listed = playground.run("plexsync", "dlq", "list", env=env)
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.startswith(f"#1 scene {missing}: ItemNotInPlex: no Plex item has the file "), listed.stdout
+    assert listed.stdout.strip() == "no dead letters", listed.stdout
+    assert not dead_letters(data_dir_of(playground))
     assert_secrets_kept(playground, consumer)
 
 
@@ -179,12 +182,12 @@ def test_the_readme_walkthrough_is_the_one_tested_here() -> None:
         "python3 run.py worker",
         ".venv/bin/python -m emulators.edit 1 --title",
         ".venv/bin/python -m emulators.plugin_settings plex_url=",
-        "retries=0",
+        "retry_delay=1",
         "unset PLEXSYNC_PLEX_URL PLEXSYNC_PLEX_TOKEN PLEXSYNC_PATH_MAP",
-        ".venv/bin/python -m emulators.edit 26 --title",
+        ".venv/bin/python -m emulators.edit 50 --title",
         ".venv/bin/python -m plexsync dlq list",
         "# Plex item 1 written: title ",
-        "#1 scene 26: ItemNotInPlex: no Plex item has the file ",
+        '# Plex item 57 written: title "Not in Plex yet"',
     ):
         assert step in section, step
     hook = hook_line("1")
