@@ -18,7 +18,8 @@ What it shows, in order:
    the worker writes title, details, date, studio, tags and performers into
    Plex and locks them, so Plex's own agents never overwrite them;
 4. a before/after table of those Plex items, and what became of the rest
-   (files Plex has not scanned yet end as dead letters, to be retried later).
+   (files Plex has not scanned yet get a scan of their folder and are synced
+   once Plex has them; files outside every Plex library are left alone).
 
     python3 run.py demo [--scenes N] [--seed S] [--keep]
 
@@ -484,14 +485,14 @@ def run(w: World, started: float) -> int:
     say(f'  "Sync all scenes" synced {done} of {total} Plex items: their title is Stash\'s, and locked.')
     still = f" ({queued} job(s) still retrying)" if queued else ""
     if letters or queued:
-        say(f"  {letters} scene(s) whose file Plex has not scanned yet wait as dead letters{still};")
+        say(f"  {letters} scene(s) ended as dead letters{still};")
         say("  `python -m plexsync dlq list` shows them, `python -m plexsync dlq retry --all` retries them.")
         example = w.dead_letter_example()
         if example:
             say(f"  {fit(f'e.g. {example}', WIDTH - 3)}".rstrip())
     else:
-        say("  No dead letters: Plex has every scene's file (failed syncs would wait there, for a retry).")
-    say('Next: install it for real, README sections "Install into Stash" and "Run the worker".')
+        say("  No dead letters: files Plex had not scanned were scanned and synced (failed syncs would wait there).")
+    say('Next: install it for real, README sections "Install into Stash" and "The worker".')
     return 0
 
 
