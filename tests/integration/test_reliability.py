@@ -99,9 +99,10 @@ def test_consumer_sigkilled_mid_batch_several_times_every_scene_synced(world: Wo
         consumer.kill()
         consumer = world.start_consumer(workers=4)
     wait_until(lambda: all_synced(world, scenes), timeout=240, message="all synced after crashes")
+    # A title is written before its cover: only an empty queue (no claim left) means every job is done.
+    wait_until(lambda: world.queued() == 0, timeout=60, message="no claim left behind")
     assert_all_synced_with_right_values(world, scenes)
     assert world.dead_letters() == []
-    wait_until(lambda: world.queued() == 0, timeout=60, message="no claim left behind")
     assert log_lines(world, r"re-queued \d+ job\(s\) left running by a consumer that was killed")
 
 
