@@ -78,12 +78,28 @@ class OutsidePlex(SyncError):
         super().__init__(reason)
 
 
-def _root_cause(exc: BaseException) -> BaseException:
+#: What a connection error says when there is no server to talk to.
+_ABSENT_MARKERS = ("refused", "name or service", "nodename", "resolution", "no route")
+
+
+def root_cause(exc: BaseException) -> BaseException:
     seen = set()
-    while exc.__context__ is not None and id(exc) not in seen:
+    while (exc.__cause__ or exc.__context__) is not None and id(exc) not in seen:
         seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return exc
+
+
+def server_absent(exc: requests.RequestException) -> bool:
+    """The server is not there (refused, unknown host, no route, connect timeout):
+    every request would fail the same way, so neither a request nor a job retry helps."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError):
+        return False
+    cause = root_cause(exc)
+    text = f"{type(cause).__name__} {cause}".lower()
+    return isinstance(cause, ConnectionRefusedError) or any(marker in text for marker in _ABSENT_MARKERS)
 
 
 def from_requests_error(service: str, exc: requests.RequestException) -> SyncError:
@@ -96,14 +112,10 @@ def from_requests_error(service: str, exc: requests.RequestException) -> SyncErr
     label = service.capitalize()
     if isinstance(exc, requests.ConnectTimeout):
         return Unavailable(service, f"{label} did not accept a connection in time")
+    if server_absent(exc):
+        return Unavailable(service, f"{label} is unreachable (connection refused or host unknown)")
     if isinstance(exc, requests.ConnectionError):
-        cause = _root_cause(exc)
-        text = f"{type(cause).__name__} {cause}".lower()
-        if isinstance(cause, ConnectionRefusedError) or any(
-            marker in text for marker in ("refused", "name or service", "nodename", "resolution", "no route")
-        ):
-            return Unavailable(service, f"{label} is unreachable (connection refused or host unknown)")
-        return Transient(f"{label} dropped the connection ({type(cause).__name__})")
+        return Transient(f"{label} dropped the connection ({type(root_cause(exc)).__name__})")
     if isinstance(exc, requests.Timeout):
         return Transient(f"{label} did not answer in time")
     return Transient(f"{label} request failed: {type(exc).__name__}: {exc}")

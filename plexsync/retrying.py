@@ -41,6 +41,8 @@ from typing import Any
 
 import requests
 
+from plexsync.errors import root_cause, server_absent
+
 log = logging.getLogger("plexsync.retrying")
 
 #: Waits before the 2nd, 3rd and 4th try (plus up to 50% jitter): ~1.3 s in all at most ~2 s.
@@ -48,26 +50,6 @@ BACKOFF = (0.1, 0.3, 0.9)
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 #: GraphQL error messages that mean "try the same request again shortly".
 TRANSIENT_GRAPHQL = ("database is locked", "sqlite_busy")
-_REFUSED = ("refused", "name or service", "nodename", "resolution", "no route")
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    seen = set()
-    while (exc.__cause__ or exc.__context__) is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return exc
-
-
-def server_absent(exc: requests.RequestException) -> bool:
-    """The server is not there (refused, unknown host, no route, connect timeout)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    if not isinstance(exc, requests.ConnectionError):
-        return False
-    cause = _root_cause(exc)
-    text = f"{type(cause).__name__} {cause}".lower()
-    return isinstance(cause, ConnectionRefusedError) or any(marker in text for marker in _REFUSED)
 
 
 def request_fault(exc: requests.RequestException) -> bool:
@@ -197,7 +179,7 @@ class RetryingSession(requests.Session):
             except requests.RequestException as exc:
                 if delay is None or not request_fault(exc):
                     raise
-                reason = type(_root_cause(exc)).__name__
+                reason = type(root_cause(exc)).__name__
             else:
                 reason = self.policy.fault_in(response)
                 if reason is None or delay is None:
