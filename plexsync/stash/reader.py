@@ -22,22 +22,43 @@ from plexsync.config import PLUGIN_ID
 from plexsync.errors import AuthFailed, Permanent, SceneNotFound, SyncError, Transient, from_requests_error, from_status
 from plexsync.retrying import STASH, TRANSIENT_GRAPHQL, RetryingSession
 
-#: Exactly the fields the mapping uses; nothing else is fetched.
-SCENE_QUERY = """
+#: Exactly the fields the mapping uses; nothing else is fetched. One fragment
+#: for the single-scene read of a hook's job and the paged reads of a bulk sync,
+#: so both hand the mapping the same shape.
+SCENE_FIELDS = """
+fragment PlexSyncSceneFields on Scene {
+  id
+  title
+  details
+  date
+  files { path basename size }
+  paths { screenshot }
+  studio { name }
+  tags { name }
+  performers { name }
+}
+"""
+
+SCENE_QUERY = (
+    """
 query PlexSyncScene($id: ID) {
-  findScene(id: $id) {
-    id
-    title
-    details
-    date
-    files { path basename size }
-    paths { screenshot }
-    studio { name }
-    tags { name }
-    performers { name }
+  findScene(id: $id) { ...PlexSyncSceneFields }
+}
+"""
+    + SCENE_FIELDS
+)
+
+SCENES_PAGE_QUERY = (
+    """
+query PlexSyncScenes($filter: FindFilterType) {
+  findScenes(filter: $filter) {
+    count
+    scenes { ...PlexSyncSceneFields }
   }
 }
 """
+    + SCENE_FIELDS
+)
 
 SCENE_IDS_QUERY = """
 query PlexSyncSceneIds($filter: FindFilterType) {
@@ -63,7 +84,7 @@ query PlexSyncSettings($include: [ID!]) {
 }
 """
 
-ALL_QUERIES = (SCENE_QUERY, SCENE_IDS_QUERY, SCENE_FILES_QUERY, PLUGIN_SETTINGS_QUERY)
+ALL_QUERIES = (SCENE_QUERY, SCENES_PAGE_QUERY, SCENE_IDS_QUERY, SCENE_FILES_QUERY, PLUGIN_SETTINGS_QUERY)
 
 
 class _CheckedSession(RetryingSession):
@@ -160,6 +181,10 @@ class StashReader:
         """Every scene id, a page at a time, in id order."""
         for scenes in self._scene_pages(SCENE_IDS_QUERY, page_size):
             yield [scene["id"] for scene in scenes]
+
+    def scenes(self, page_size: int) -> Iterator[list[dict[str, Any]]]:
+        """Every scene with the fields the mapping uses, a page at a time, in id order."""
+        yield from self._scene_pages(SCENES_PAGE_QUERY, page_size)
 
     def scene_files(self, page_size: int) -> Iterator[list[dict[str, Any]]]:
         """Every scene's id and files (path, size), a page at a time, in id order."""

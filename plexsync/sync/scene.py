@@ -80,7 +80,20 @@ def sync_scene(
 ) -> SyncResult:
     """``changed_since``: a Stash scan saw the scene's files change then; what
     the index knows of them from before may be stale."""
-    scene = stash.scene(scene_id)
+    return apply_scene(stash, plex, path_map, stash.scene(scene_id), changed_since=changed_since)
+
+
+def apply_scene(
+    stash: StashReader,
+    plex: PlexWriter,
+    path_map: PathMap,
+    scene: dict,
+    *,
+    changed_since: float | None = None,
+) -> SyncResult:
+    """Sync a scene already read from Stash (one of a bulk sync's pages, or
+    :func:`sync_scene`'s own read)."""
+    scene_id = str(scene.get("id"))
     files = [f for f in scene.get("files") or [] if f.get("path")]
     if not files:
         raise Permanent(f"scene {scene_id} has no file in Stash, so no Plex item can match it")
