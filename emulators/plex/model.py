@@ -120,6 +120,11 @@ class Item:
     parent_key: int | None = None  # season of an episode, show of a season
     index: int | None = None  # episode number, season number
     children: list[int] = field(default_factory=list)
+    # The view state of the token's account (Plex keeps it per account, apart
+    # from the item's metadata: changing it never moves ``updatedAt``).
+    view_count: int = 0
+    view_offset: int = 0  # milliseconds into the item where playback stopped; 0: not in progress
+    last_viewed_at: int | None = None
 
     @property
     def files(self) -> list[str]:
@@ -192,6 +197,22 @@ class PlexItem:
     show_title: str | None  # episodes and seasons
     season: int | None  # episodes (parentIndex) and seasons (index)
     episode: int | None  # episodes (index)
+    view_count: int = 0
+    view_offset: int = 0
+    last_viewed_at: int | None = None
+    last_rated_at: int | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One row of Plex's watch history (``metadata_item_views``): a completed view."""
+
+    id: int
+    rating_key: int
+    section_id: int
+    account_id: int
+    device_id: int
+    viewed_at: int
 
 
 @dataclass(frozen=True)
@@ -224,6 +245,8 @@ class Library:
         self._next_rating_key = 1
         self._next_media = 1
         self._next_part = 1
+        #: The watch history, oldest first (ids grow with it, as Plex's row ids do).
+        self.history: list[HistoryEntry] = []
 
     # -- seeding ------------------------------------------------------------
     def add_section(self, title: str, kind: str, locations: Iterable[str]) -> int:
@@ -381,6 +404,10 @@ class Library:
                 show_title=show,
                 season=season,
                 episode=episode,
+                view_count=item.view_count,
+                view_offset=item.view_offset,
+                last_viewed_at=item.last_viewed_at,
+                last_rated_at=item.last_rated_at,
             )
 
     def snapshots(self) -> list[PlexItem]:
@@ -491,6 +518,41 @@ class Library:
 
     def now(self) -> int:
         return now() if self.clock is None else int(self.clock())
+
+    # -- playback (what a Plex client's scrobble, timeline and rating requests do) --
+    def play(self, rating_key: int, at: int | None = None, account_id: int = 1, device_id: int = 1) -> int:
+        """A view watched to the end: ``viewCount`` + 1, the resume point cleared,
+        one history entry; returns the entry's id."""
+        with self.lock:
+            item = self._playable(rating_key)
+            stamp = self.now() if at is None else int(at)
+            item.view_count += 1
+            item.view_offset = 0
+            item.last_viewed_at = stamp
+            entry = HistoryEntry(len(self.history) + 1, rating_key, item.section_id, account_id, device_id, stamp)
+            self.history.append(entry)
+            return entry.id
+
+    def partial_play(self, rating_key: int, offset_ms: int, at: int | None = None) -> None:
+        """Playback stopped ``offset_ms`` into the item: a resume point, no history entry
+        (Plex records a view only once most of the item was watched)."""
+        with self.lock:
+            item = self._playable(rating_key)
+            item.view_offset = max(0, int(offset_ms))
+            item.last_viewed_at = self.now() if at is None else int(at)
+
+    def rate(self, rating_key: int, rating: float | None, at: int | None = None) -> None:
+        """A user rating 0-10 (None clears it), as ``PUT /:/rate`` stores it."""
+        with self.lock:
+            item = self.item(rating_key)
+            item.user_rating = rating
+            item.last_rated_at = self.now() if at is None else int(at)
+
+    def _playable(self, rating_key: int) -> Item:
+        item = self.item(rating_key)
+        if item.type not in (MOVIE, EPISODE):
+            raise ValueError(f"item {rating_key} is a {TYPE_NAMES[item.type]}: only movies and episodes are played")
+        return item
 
     def _section_changed(self, section: Section) -> None:
         if not self.freeze_section_stamps:

@@ -85,6 +85,11 @@ def _routes() -> list[Route]:
         Route(get, "/library/metadata/{ids}/{element}/{timestamp}", "_image"),
         # The spec: "This API does respond to the GET verb but applications should use PUT".
         Route(get | put, "/:/rate", "_rate"),
+        # Watch state (the spec: GET also answers, PUT is what applications should send).
+        Route(get | put, "/:/scrobble", "_scrobble"),
+        Route(get | put, "/:/unscrobble", "_unscrobble"),
+        Route(get | post, "/:/timeline", "_timeline"),
+        Route(get, "/status/sessions/history/all", "_history"),
     ]
 
 
@@ -178,6 +183,19 @@ class PlexEmulator(EmulatorServer):
 
     def find_by_file(self, path: str) -> list[int]:
         return self.library.find_by_file(path)
+
+    # -- playback, as a Plex client would cause it (direct Python) -------------
+    def play(self, rating_key: int, at: int | None = None) -> int:
+        """The token's account watched the item to the end; returns the history entry's id."""
+        return self.library.play(rating_key, at)
+
+    def partial_play(self, rating_key: int, offset_ms: int, at: int | None = None) -> None:
+        """Playback stopped ``offset_ms`` in: a resume point, no history entry."""
+        self.library.partial_play(rating_key, offset_ms, at)
+
+    def rate(self, rating_key: int, rating: float | None, at: int | None = None) -> None:
+        """The account rated the item 0-10 (None: cleared), as a Plex client's ``/:/rate``."""
+        self.library.rate(rating_key, rating, at)
 
     # -- HTTP ---------------------------------------------------------------
     def internal_error(self, request: Request, exc: Exception) -> Response:
@@ -292,6 +310,7 @@ class PlexEmulator(EmulatorServer):
         if title:
             needle = title.casefold()
             keys = [k for k in keys if needle in self.library.items[k].title.casefold()]
+        keys = self._filtered(request, keys)
         sort = request.arg("sort")
         if sort:
             keys = self._sorted(keys, sort)
@@ -307,7 +326,55 @@ class PlexEmulator(EmulatorServer):
         "titleSort": lambda item: (item.title_sort or item.title).casefold(),
         "originallyAvailableAt": lambda item: item.originally_available_at or "",
         "id": lambda item: item.rating_key,
+        "lastViewedAt": lambda item: item.last_viewed_at or 0,
+        "lastRatedAt": lambda item: item.last_rated_at or 0,
+        "viewCount": lambda item: item.view_count,
     }
+
+    #: Numeric filters of ``/all`` (plexapi's ``filters={'lastViewedAt>>': ...}``
+    #: sends ``lastViewedAt>>=<epoch>``); an item with the field unset never matches.
+    _FILTERS: ClassVar[dict[str, Callable[[Item], Any]]] = {
+        "lastViewedAt": lambda item: item.last_viewed_at,
+        "lastRatedAt": lambda item: item.last_rated_at,
+        "viewCount": lambda item: item.view_count,
+        "viewOffset": lambda item: item.view_offset,
+        "userRating": lambda item: item.user_rating,
+        "addedAt": lambda item: item.added_at,
+        "updatedAt": lambda item: item.updated_at,
+    }
+    #: How a query key ends -> the comparison. Plex's operators are ``>>=``/``<<=``
+    #: (after, before: strict) and ``>=``/``<=``; the query string splits them
+    #: at the last ``=``, so the key keeps ``>>``, ``<<``, ``>`` or ``<``.
+    _OPERATORS: ClassVar[tuple[tuple[str, Callable[[Any, float], bool]], ...]] = (
+        (">>", lambda value, bound: value > bound),
+        ("<<", lambda value, bound: value < bound),
+        (">", lambda value, bound: value >= bound),
+        ("<", lambda value, bound: value <= bound),
+        ("", lambda value, bound: value == bound),
+    )
+
+    def _comparisons(self, request: Request, fields: dict[str, Callable[[Any], Any]]) -> list[Callable[[Any], bool]]:
+        tests = []
+        for key, raw in request.query:
+            for suffix, compare in self._OPERATORS:
+                name = key[: len(key) - len(suffix)] if suffix and key.endswith(suffix) else (key if not suffix else "")
+                name = name.rpartition(".")[2]
+                if name in fields:
+                    try:
+                        bound = float(raw)
+                    except ValueError:
+                        raise HTTPError(400, f"{key} needs a number") from None
+                    get = fields[name]
+                    tests.append(lambda row, get=get, compare=compare, bound=bound: _holds(get(row), compare, bound))
+                    break
+        return tests
+
+    def _filtered(self, request: Request, keys: list[int]) -> list[int]:
+        tests = self._comparisons(request, self._FILTERS)
+        if not tests:
+            return keys
+        items = self.library.items
+        return [k for k in keys if all(test(items[k]) for test in tests)]
 
     def _sorted(self, keys: list[int], sort: str) -> list[int]:
         """Stable sorts applied last field first, so the first field of ``a,b`` leads."""
@@ -502,9 +569,90 @@ class PlexEmulator(EmulatorServer):
         if rating != -1 and not 0 <= rating <= 10:
             raise HTTPError(400, "rating out of 0..10")
         (item,) = self._items(key)
-        item.user_rating = None if rating == -1 else rating
-        item.last_rated_at = self.library.now()
+        self.library.rate(item.rating_key, None if rating == -1 else rating)
         return self._done()
+
+    def _scrobble(self, request: Request) -> Response:
+        """Mark as played: ``viewCount`` + 1 and no resume point, but (the spec) no
+        history entry: it sets the state, it does not record a viewing."""
+        item = self._library_item(request)
+        item.view_count += 1
+        item.view_offset = 0
+        item.last_viewed_at = self.library.now()
+        return self._done()
+
+    def _unscrobble(self, request: Request) -> Response:
+        item = self._library_item(request)
+        item.view_count, item.view_offset, item.last_viewed_at = 0, 0, None
+        return self._done()
+
+    #: Plex's default "video played threshold": watched this far, a view is recorded.
+    WATCHED_FRACTION = 0.9
+
+    def _timeline(self, request: Request) -> Response:
+        """A client's progress report, ``time`` ms in: while playing or paused a resume
+        point; on ``state=stopped`` past the played threshold a view (history entry,
+        ``viewCount`` + 1, resume point cleared). Real Plex records the view as soon as
+        the threshold is passed, once per playback session; sessions are not modelled."""
+        rating_key, raw_time = request.arg("ratingKey"), request.arg("time")
+        if not rating_key or not rating_key.isdigit() or raw_time is None or not raw_time.isdigit():
+            raise HTTPError(400, "ratingKey and time are required")
+        (item,) = self._items(rating_key)
+        duration = sum(m.duration for m in item.media)
+        offset = int(raw_time)
+        if request.arg("state") == "stopped" and duration and offset >= duration * self.WATCHED_FRACTION:
+            self.library.play(item.rating_key)
+        else:
+            self.library.partial_play(item.rating_key, offset)
+        return self._done()
+
+    def _library_item(self, request: Request) -> Item:
+        key, identifier = request.arg("key"), request.arg("identifier")
+        if not key or identifier is None:
+            raise HTTPError(400, "key and identifier are required")
+        if identifier != render.IDENTIFIER:
+            raise HTTPError(404, f"no library {identifier}")
+        (item,) = self._items(key)
+        return item
+
+    #: Fields ``/status/sessions/history/all`` filters on (``viewedAt>=`` is what plexapi's ``mindate`` sends).
+    _HISTORY_FILTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
+        "viewedAt": lambda entry: entry.viewed_at,
+        "accountID": lambda entry: entry.account_id,
+        "librarySectionID": lambda entry: entry.section_id,
+        "deviceID": lambda entry: entry.device_id,
+    }
+
+    def _history(self, request: Request) -> Response:
+        """The watch history, paged; ``metadataItemID`` also matches a show's or season's episodes."""
+        entries = list(self.library.history)
+        for test in self._comparisons(request, self._HISTORY_FILTERS):
+            entries = [e for e in entries if test(e)]
+        wanted = request.arg("metadataItemID")
+        if wanted:
+            if not wanted.isdigit():
+                raise HTTPError(400, "metadataItemID must be an id")
+            entries = [e for e in entries if self._descends(e.rating_key, int(wanted))]
+        entries.sort(key=lambda e: e.id, reverse=True)  # ties in viewedAt: newest row first
+        for spec in reversed((request.arg("sort") or "viewedAt:desc").split(",")):
+            field, _, direction = spec.strip().partition(":")
+            if field not in ("viewedAt", "accountID", "id") or direction not in ("", "asc", "desc"):
+                raise HTTPError(400, f"cannot sort history by {spec!r}")
+            get = (lambda e: e.id) if field == "id" else self._HISTORY_FILTERS[field]
+            entries.sort(key=get, reverse=direction == "desc")
+        start, size = self._window(request)
+        page = entries[start : start + size] if size is not None else entries[start:]
+        node = render.history(self.library, page, start, len(entries))
+        headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Total-Size": str(len(entries))}
+        return self._answer(request, node, headers)
+
+    def _descends(self, rating_key: int, ancestor: int) -> bool:
+        item = self.library.items.get(rating_key)
+        while item is not None:
+            if item.rating_key == ancestor:
+                return True
+            item = self.library.items.get(item.parent_key) if item.parent_key else None
+        return False
 
     def _section_refresh(self, request: Request, sectionId: str) -> Response:
         """A scan (``?path=`` limits it to a folder); ``force=1`` also re-runs the agent on every item."""
@@ -549,3 +697,7 @@ class PlexEmulator(EmulatorServer):
                 item = self.library.items[rk]
                 if path is None or any(under_folder(f, path) for f in item.files):
                     self.library.agent_refresh(item)
+
+
+def _holds(value: Any, compare: Callable[[Any, float], bool], bound: float) -> bool:
+    return value is not None and compare(value, bound)

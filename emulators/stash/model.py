@@ -139,6 +139,20 @@ class Scene:
     #: The scan generated a screenshot. Without one (and without a cover) Stash
     #: serves its built-in SVG placeholder at paths.screenshot.
     screenshot: bool = True
+    #: Play activity (Stash's ``scenes_view_dates`` rows and the two activity
+    #: columns): set only by sceneAddPlay and sceneSaveActivity, which leave
+    #: ``updated_at`` alone. Times are RFC3339 UTC text, newest first, as served.
+    play_history: tuple[str, ...] = ()
+    resume_time: float = 0.0
+    play_duration: float = 0.0
+
+    @property
+    def play_count(self) -> int:
+        return len(self.play_history)
+
+    @property
+    def last_played_at(self) -> str | None:
+        return self.play_history[0] if self.play_history else None
 
     @property
     def primary_file(self) -> VideoFile | None:
@@ -312,6 +326,38 @@ class Library:
             self.scenes[scene_id] = updated
             self.version += 1
             return updated
+
+    def add_plays(self, scene_id: int, times: Sequence[datetime] = ()) -> Scene:
+        """sceneAddPlay: one view per time (now when none), kept in whole UTC seconds."""
+        with self.lock:
+            scene = self._scene(scene_id)
+            moments = list(times) or [self.clock()]
+            added = tuple(rfc3339(datetime.fromtimestamp(int(m.timestamp()), UTC)) for m in moments)
+            history = tuple(sorted(scene.play_history + added, reverse=True))
+            updated = replace(scene, play_history=history)
+            self.scenes[scene_id] = updated
+            self.version += 1
+            return updated
+
+    def save_activity(self, scene_id: int, resume_time: float | None, play_duration: float | None) -> Scene:
+        """sceneSaveActivity: ``resume_time`` replaces (when given), ``play_duration`` is *added*."""
+        with self.lock:
+            scene = self._scene(scene_id)
+            changes: dict[str, Any] = {}
+            if resume_time is not None:
+                changes["resume_time"] = float(resume_time)
+            if play_duration is not None:
+                changes["play_duration"] = scene.play_duration + float(play_duration)
+            updated = replace(scene, **changes)
+            self.scenes[scene_id] = updated
+            self.version += 1
+            return updated
+
+    def _scene(self, scene_id: int) -> Scene:
+        scene = self.scenes.get(scene_id)
+        if scene is None:
+            raise LibraryError(f"scene with id {scene_id} not found")
+        return scene
 
     def destroy_scene(self, scene_id: int) -> Scene:
         with self.lock:

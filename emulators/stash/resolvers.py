@@ -15,6 +15,7 @@ import re
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -442,9 +443,53 @@ def configure_plugin(_: None, info: GraphQLResolveInfo, plugin_id: str, input: A
 
 RESOLVERS["Mutation"]["configurePlugin"] = configure_plugin
 
+
+# -- play activity -------------------------------------------------------------------
+def parse_timestamp(value: str) -> datetime:
+    """Stash's Timestamp input: RFC3339 (``<4h``/``>5m`` relative forms: now -/+ a duration)."""
+    text = str(value)
+    if text[:1] in ("<", ">"):
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)(h|m|s)", text[1:])
+        if match is None:
+            raise ValueError(f"invalid timestamp: cannot parse {text[0]}-duration: {text[1:]!r}")
+        seconds = float(match.group(1)) * {"h": 3600, "m": 60, "s": 1}[match.group(2)]
+        return datetime.now(UTC) + timedelta(seconds=seconds if text[0] == ">" else -seconds)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"invalid timestamp: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def scene_add_play(_: None, info: GraphQLResolveInfo, id: str, times: list[str] | None = None) -> dict[str, Any]:
+    """Stash's AddViews: no hook fires; the answer is the scene's whole play history."""
+    moments = [parse_timestamp(t) for t in times or ()]
+    scene = _lib(info).add_plays(parse_id(id), moments)
+    _activity_saved(info, "sceneAddPlay", scene.id)
+    return {"count": scene.play_count, "history": list(scene.play_history)}
+
+
+def scene_save_activity(
+    _: None, info: GraphQLResolveInfo, id: str, resume_time: float | None = None, playDuration: float | None = None
+) -> bool:
+    scene = _lib(info).save_activity(parse_id(id), resume_time, playDuration)
+    _activity_saved(info, "sceneSaveActivity", scene.id)
+    return True
+
+
+def _activity_saved(info: GraphQLResolveInfo, mutation: str, scene_id: int) -> None:
+    saved = getattr(_ctx(info).state, "activity_saved", None)
+    if saved is not None:
+        saved(mutation, scene_id)
+
+
+RESOLVERS["Mutation"]["sceneAddPlay"] = scene_add_play
+RESOLVERS["Mutation"]["sceneSaveActivity"] = scene_save_activity
+
 #: Every field of a scene, as ``StashEmulator.scene`` returns it.
 FULL_SCENE_SELECTION = """
   id title code details director urls date rating100 organized created_at updated_at
+  play_count play_history last_played_at resume_time play_duration
   files { id path basename size duration width height format video_codec audio_codec frame_rate bit_rate
           mod_time created_at updated_at fingerprints { type value } parent_folder { id path } }
   paths { screenshot preview stream webp }

@@ -49,6 +49,11 @@ class StashEmulator(EmulatorServer):
         self.schema: GraphQLSchema = resolvers.build()
         #: Called as ``on_mutation(hook_type, object_id, input, input_fields)``.
         self.on_mutation: MutationHook | None = None
+        #: Called as ``on_activity(mutation, scene_id)`` after sceneAddPlay or
+        #: sceneSaveActivity changed the scene and before Stash answers. Not a
+        #: Stash hook (Stash fires none for them): a test's handle on the moment
+        #: a write has landed but its client has not heard so yet.
+        self.on_activity: Callable[[str, int], None] | None = None
         self._credentials = auth.Credentials(api_key)
         self._in_flight = threading.local()
 
@@ -226,6 +231,11 @@ class StashEmulator(EmulatorServer):
             callback(hook_type, object_id, input, input_fields)
         except Exception:
             log.exception("%s hook for %s failed", hook_type, object_id)
+
+    def activity_saved(self, mutation: str, scene_id: int) -> None:
+        callback = self.on_activity
+        if callback is not None:
+            callback(mutation, scene_id)
 
     # -- HTTP -------------------------------------------------------------------
     def handle(self, request: Request) -> Response:

@@ -67,10 +67,11 @@ def test_every_route_is_served() -> None:
             if template.endswith("{timestamp}"):
                 path = path.replace("/children/", "/thumb/")
             params = {"key": str(episode), "identifier": "com.plexapp.plugins.library", "rating": "5"}
+            params |= {"ratingKey": str(episode), "time": "1000", "state": "stopped"}  # /:/timeline
             answer = requests.request(
                 methods.get(template, "GET"),
                 plex.url + path,
-                params=params if template == "/:/rate" else None,
+                params=params if template.startswith("/:/") else None,
                 headers=headers,
                 timeout=5,
             )
