@@ -83,6 +83,16 @@ def _choice(*options: str) -> Callable[[str, str], str]:
     return parse
 
 
+def _switch(key: str, raw: str) -> bool:
+    """An on/off setting: Stash's BOOLEAN (stored as true/false), or 1/0, yes/no, on/off."""
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise ConfigError(f"{env_name(key)}: {raw[:40]!r} is not on or off (true/false)")
+
+
 def _path_map(key: str, raw: str) -> PathMap:
     from plexsync.matching.paths import PathMap, PathMapError
 
@@ -192,6 +202,38 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
         "Idle worker stops after (seconds)",
         "In auto mode, a worker the plugin started stops after this long with nothing queued, scheduled or running",
         "NUMBER",
+    ),
+    Setting(
+        "playback_interval",
+        _number(float, 0),
+        "0",
+        "Copy from Plex every (minutes)",
+        "How often plays, resume points and ratings made in Plex are copied into Stash. 0: never (off).",
+        "NUMBER",
+    ),
+    Setting(
+        "playback_plays",
+        _switch,
+        "true",
+        "Copy plays from Plex",
+        "Each view in Plex's watch history adds one play (with its time) to the scene's play count",
+        "BOOLEAN",
+    ),
+    Setting(
+        "playback_resume",
+        _switch,
+        "true",
+        "Copy resume points from Plex",
+        "Where playback stopped in Plex becomes the scene's resume point; the time watched adds to its play duration",
+        "BOOLEAN",
+    ),
+    Setting(
+        "playback_ratings",
+        _switch,
+        "true",
+        "Copy ratings from Plex",
+        "A star rating given in Plex (0-10) becomes the scene's rating (x10); the newer rating wins when both changed",
+        "BOOLEAN",
     ),
 )
 
@@ -315,6 +357,10 @@ class SyncSettings:
     dlq_retention_days: float
     worker_mode: str
     worker_idle_exit: float
+    playback_interval: float
+    playback_plays: bool
+    playback_resume: bool
+    playback_ratings: bool
 
     @classmethod
     def resolve(

@@ -48,8 +48,24 @@ def cleanup() -> None:
     maintenance.cleanup()
 
 
+@huey.task(**RETRY_DEFAULTS, context=True)
+def sync_playback(task: Task | None = None) -> None:
+    """Copy the plays, resume points and ratings made in Plex into Stash, now."""
+    from plexsync.playback import job
+
+    job.run_now(task)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def playback_tick() -> None:
+    """Every minute: the copy from Plex, when its interval setting says one is due."""
+    from plexsync.playback import job
+
+    job.run_when_due()
+
+
 #: Tasks a dead letter can name, by name, for retrying it.
-TASKS_BY_NAME = {"sync_scene": sync_scene, "sync_all": sync_all}
+TASKS_BY_NAME = {"sync_scene": sync_scene, "sync_all": sync_all, "sync_playback": sync_playback}
 
 
 def enqueue_scene(scene_id: str, priority: int = PRIORITY_EDIT, rematch: bool = False) -> None:

@@ -28,6 +28,13 @@ def _sync_all(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     return "queued a Plex sync of every scene; the worker pages through Stash and queues each one"
 
 
+def _playback(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    from plexsync.tasks import sync_playback
+
+    sync_playback()
+    return "queued a copy of the plays, resume points and ratings made in Plex since the last copy"
+
+
 def _dlq_list(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     letters = dlq.all_letters()
     if not letters:
@@ -83,6 +90,7 @@ MODES = {
     "dlq_retry": _dlq_retry,
     "dlq_purge": _dlq_purge,
     "match_report": _match_report,
+    "playback": _playback,
 }
 
 

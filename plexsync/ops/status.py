@@ -78,6 +78,8 @@ class Status:
     worker: dict[str, Any] | None
     worker_alive: bool
     location: str = ""  # where the queue is (queue_location())
+    #: The copy from Plex into Stash, per Plex server (plexsync.playback): see :func:`playback_lines`.
+    playback: list[dict[str, Any]] = field(default_factory=list)
     now: float = field(default_factory=time.time)
 
     @property
@@ -138,6 +140,7 @@ class Status:
             ("outages", "none" if not self.outages else f"{len(self.outages)} open (below)"),
             ("last success", f"{last['subject']} at {_when(last['at'], self.now)}" if last else "none yet"),
         ]
+        rows += self.playback_rows()
         text = [f"PlexSync status (queue: {self.location})"]
         text += [f"{label:>13}: {value}" for label, value in rows]
         problems = self.problems()
@@ -151,6 +154,26 @@ class Status:
 
     def text(self) -> str:
         return "\n".join(self.lines())
+
+    def playback_rows(self) -> list[tuple[str, str]]:
+        """The last copy from Plex and the Plex items that map to no Stash scene (not retried)."""
+        rows = []
+        for run in self.playback:
+            if run.get("finished_at"):
+                last = (
+                    f"{_when(run['finished_at'], self.now)}: {run['plays']} play(s), "
+                    f"{run['resumes']} resume point(s), {run['ratings']} rating(s)"
+                )
+            else:
+                last = "not finished yet"
+            if run.get("error"):
+                last += f"; the last try failed: {run['error']}"
+            rows.append(("from Plex", last))
+            if run.get("unmapped_count"):
+                shown = ", ".join(f"{item['rating_key']} {item['path']}" for item in run["unmapped"])
+                more = " ..." if run["unmapped_count"] > len(run["unmapped"]) else ""
+                rows.append(("not in Stash", f"{run['unmapped_count']} Plex item(s) (not copied): {shown}{more}"))
+        return rows
 
 
 def collect() -> Status:
@@ -176,4 +199,26 @@ def collect() -> Status:
         worker=heartbeat.read(),
         worker_alive=heartbeat.alive(),
         location=queue_location(),
+        playback=playback_report(),
     )
+
+
+def playback_report() -> list[dict[str, Any]]:
+    from plexsync.state import playback
+
+    found = []
+    for run in playback.PlaybackRun.select().where(playback.PlaybackRun.started_at.is_null(False)):
+        count, items = playback.unmapped_items(run.server)
+        found.append(
+            {
+                "server": run.server,
+                "finished_at": run.finished_at,
+                "plays": run.plays,
+                "resumes": run.resumes,
+                "ratings": run.ratings,
+                "error": run.error,
+                "unmapped_count": count,
+                "unmapped": [{"rating_key": i.rating_key, "path": i.plex_path or i.title} for i in items],
+            }
+        )
+    return found

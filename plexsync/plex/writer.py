@@ -80,8 +80,17 @@ class PlexWriter:
         """What Plex calls itself, for people checking they reached the right server."""
         return f"{self._server.friendlyName}, version {self._server.version}"
 
+    @property
+    def machine_identifier(self) -> str:
+        """The server's identity, which stays when its address changes."""
+        return self._server.machineIdentifier
+
     def _query(self, path: str, headers: dict[str, str]) -> Element:
         return _call("list library items", lambda: self._server.query(path, headers=headers))
+
+    def read(self, path: str, headers: dict[str, str] | None = None, action: str = "read") -> Element:
+        """A GET of ``path``, with this module's error translation (for readers of Plex state)."""
+        return _call(action, lambda: self._server.query(path, headers=headers or {}))
 
     def match(
         self, files: Iterable[dict], path_map: PathMap, *, fresh_since: float | None = None

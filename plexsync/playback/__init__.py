@@ -1,0 +1,1 @@
+"""The way back: plays, resume points and ratings made in Plex, copied into Stash."""

@@ -1,0 +1,156 @@
+"""Reading what the Plex account did: views from the watch history, and the
+items whose resume point or rating changed, without listing whole libraries.
+
+* Views: ``/status/sessions/history/all?sort=viewedAt:desc&viewedAt>=<since>``
+  (what plexapi's ``history(mindate=)`` sends), ``accountID=1``: the server
+  owner's account, whose token PlexSync holds (plexapi's section
+  ``history()`` uses the same). Read newest first, page by page: an entry added
+  while paging pushes the others one place down, so one may be read twice
+  (the claims drop the copy), none is skipped.
+* Resume points and ratings: each section's listing filtered on
+  ``lastViewedAt>>=`` / ``lastRatedAt>>=`` (Plex's "after" operator, strict:
+  asked from one second before the watermark), which carries the view state,
+  the rating and ``Part.file`` on every item. Items in progress update
+  ``lastViewedAt`` as they are watched (Plex's Continue Watching is sorted by
+  it); that is how a new resume point is found.
+
+Plex time stamps are Unix seconds on Plex's clock; watermarks keep them as
+they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlencode
+from xml.etree.ElementTree import Element
+
+from plexsync.matching.matcher import SectionInfo
+from plexsync.plex.index import SECTION_ITEM_TYPES
+from plexsync.plex.writer import ItemGone, PlexWriter
+
+PAGE_SIZE = 500
+#: The owner's account id on every Plex Media Server.
+OWNER_ACCOUNT = 1
+
+
+@dataclass(frozen=True)
+class View:
+    """One entry of the watch history: one complete view of an item."""
+
+    history_id: int
+    rating_key: int
+    section_id: int
+    viewed_at: int
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """An item's files and the account's view state and rating of it."""
+
+    rating_key: int
+    section_id: int
+    title: str
+    files: tuple[str, ...]
+    duration_ms: int
+    view_count: int
+    view_offset: int
+    last_viewed_at: int | None
+    user_rating: float | None
+    last_rated_at: int | None
+
+
+def _int(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
+def item_state(video: Element, section_id: int | None = None) -> ItemState:
+    rating = video.get("userRating")
+    return ItemState(
+        rating_key=int(video.get("ratingKey", "0")),
+        section_id=section_id or _int(video.get("librarySectionID")) or 0,
+        title=video.get("title", ""),
+        files=tuple(part.get("file", "") for part in video.iter("Part") if part.get("file")),
+        duration_ms=_int(video.get("duration")) or 0,
+        view_count=_int(video.get("viewCount")) or 0,
+        view_offset=_int(video.get("viewOffset")) or 0,
+        last_viewed_at=_int(video.get("lastViewedAt")),
+        user_rating=float(rating) if rating not in (None, "") else None,
+        last_rated_at=_int(video.get("lastRatedAt")),
+    )
+
+
+def history_id(entry: Element) -> int | None:
+    """The id at the end of ``historyKey`` (``/status/sessions/history/<id>``)."""
+    key = entry.get("historyKey") or ""
+    tail = key.rstrip("/").rpartition("/")[2]
+    return int(tail) if tail.isdigit() else None
+
+
+class PlexState:
+    def __init__(self, plex: PlexWriter) -> None:
+        self._plex = plex
+
+    @property
+    def server(self) -> str:
+        return self._plex.machine_identifier
+
+    def sections(self) -> list[SectionInfo]:
+        """The sections PlexSync uses (the *Plex sections* setting), as the index knows them."""
+        return self._plex.index.sections()
+
+    def views_since(self, since: int | None, section_ids: Iterable[int]) -> list[View]:
+        """History entries of the owner at or after ``since`` (all when None) in these sections, oldest first."""
+        wanted = set(section_ids)
+        params: dict[str, str | int] = {"sort": "viewedAt:desc", "accountID": OWNER_ACCOUNT}
+        if since is not None:
+            params["viewedAt>"] = since  # sent as viewedAt>=<since>
+        views: dict[int, View] = {}
+        for entry in self._pages("/status/sessions/history/all?" + urlencode(params, safe=">"), "read watch history"):
+            number, rating_key, viewed_at = history_id(entry), _int(entry.get("ratingKey")), _int(entry.get("viewedAt"))
+            section_id = _int(entry.get("librarySectionID"))
+            if number is None or rating_key is None or viewed_at is None or section_id not in wanted:
+                continue
+            views[number] = View(number, rating_key, section_id, viewed_at)
+        return sorted(views.values(), key=lambda v: (v.viewed_at, v.history_id))
+
+    def changed_items(self, section: SectionInfo, field: str, since: int | None) -> Iterator[ItemState]:
+        """Items of the section whose ``field`` (lastViewedAt, lastRatedAt) is at or after ``since``."""
+        for item_type in SECTION_ITEM_TYPES.get(section.kind, ()):
+            params: dict[str, str | int] = {"type": item_type, "sort": f"{field}:desc"}
+            params[f"{field}>>"] = (since - 1) if since is not None else 0  # sent as field>>=<n>: after n
+            path = f"/library/sections/{section.id}/all?" + urlencode(params, safe=">")
+            for video in self._pages(path, "list changed items"):
+                yield item_state(video, section.id)
+
+    def items(self, rating_keys: Iterable[int]) -> dict[int, ItemState]:
+        """Items by ratingKey, many per request; an item Plex no longer has is left out."""
+        keys = sorted(set(rating_keys))
+        found: dict[int, ItemState] = {}
+        for start in range(0, len(keys), 100):
+            chunk = ",".join(str(k) for k in keys[start : start + 100])
+            try:
+                root = self._plex.read(f"/library/metadata/{chunk}", action="read played items")
+            except ItemGone:  # every item of the chunk was deleted since it was played
+                continue
+            for video in root.iter("Video"):
+                state = item_state(video)
+                found[state.rating_key] = state
+        return found
+
+    def _pages(self, path: str, action: str) -> Iterator[Element]:
+        start = 0
+        while True:
+            headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(PAGE_SIZE)}
+            page = self._plex.read(path, headers, action)
+            videos = page.findall("Video")
+            yield from videos
+            start += len(videos)
+            total = _int(page.get("totalSize"))
+            if not videos or (total is not None and start >= total) or (total is None and len(videos) < PAGE_SIZE):
+                return

@@ -1,0 +1,118 @@
+"""The pure rules of the copy from Plex and its claims in the state database."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from plexsync.config import Bootstrap, ConfigError, SyncSettings
+from plexsync.matching.paths import PathMap
+from plexsync.playback import mapping
+from plexsync.playback.mapping import Applied, choose_rating, rating100, stash_paths, watched_ms
+from plexsync.state import db
+from plexsync.state import playback as state
+
+
+@pytest.fixture
+def state_db(tmp_path):
+    db.open_state(Bootstrap.from_env({"PLEXSYNC_DATA_DIR": str(tmp_path)}))
+    yield tmp_path
+    db._bound = None
+
+
+@pytest.mark.parametrize(
+    ("rules", "plex_path", "expected"),
+    [
+        ("", "/m/a.mp4", ["/m/a.mp4"]),
+        ("/data=/media", "/media/movies/a.mp4", ["/data/movies/a.mp4"]),
+        ("/data=/media;/data/tv=/media/tv", "/media/tv/s/e.mkv", ["/data/tv/s/e.mkv"]),
+        ("D:\\Videos=/srv/videos", "/srv/videos/x/a.mp4", ["D:\\Videos\\x\\a.mp4"]),
+        ("/mnt/media=D:\\Media", "d:\\media\\A.mp4", ["/mnt/media/A.mp4"]),
+        ("/data=/media", "/elsewhere/a.mp4", []),
+    ],
+)
+def test_the_path_rules_reversed(rules, plex_path, expected):
+    path_map = PathMap.parse(rules)
+    assert stash_paths(plex_path, path_map) == expected
+    assert all(mapping.same_file(found, plex_path, path_map) for found in expected)
+
+
+def test_a_like_match_of_another_file_is_not_the_same_file():
+    assert not mapping.same_file("/data/a_b.mp4", "/media/aXb.mp4", PathMap.parse("/data=/media"))
+
+
+def test_ratings_and_units():
+    assert (rating100(8.0), rating100(7.5), rating100(0.0), rating100(10.0)) == (80, 75, 0, 100)
+    assert mapping.seconds(125_500) == 125.5
+
+
+@pytest.mark.parametrize(
+    ("before", "count", "offset", "expected"),
+    [
+        (Applied(None, None), 0, 30_000, 30_000),  # first sight: the resume point only
+        (Applied(0, 30_000), 0, 50_000, 20_000),  # watched on
+        (Applied(0, 30_000), 0, 10_000, 10_000),  # started again
+        (Applied(0, 30_000), 1, 0, 70_000),  # finished: the rest of the item
+        (Applied(0, 30_000), 2, 5_000, 70_000 + 100_000 + 5_000),  # finished, once more, and started a third
+    ],
+)
+def test_time_watched_since_the_last_copy(before, count, offset, expected):
+    assert watched_ms(before, count, offset, duration_ms=100_000) == expected
+
+
+def test_which_rating_wins():
+    # only Plex changed (Stash holds what the last copy left, or nothing)
+    assert choose_rating(8.0, 100, 50, 500.0, 50).write == 80
+    assert choose_rating(8.0, 100, None, 500.0, None).write == 80
+    # the same value on both sides: nothing to write
+    assert choose_rating(8.0, 100, 80, 500.0, 50) == mapping.RatingChoice(None, False, True)
+    # both changed: the newer change wins
+    assert choose_rating(8.0, 600, 60, 500.0, 50) == mapping.RatingChoice(80, True, True)
+    assert choose_rating(8.0, 400, 60, 500.0, 50) == mapping.RatingChoice(None, True, False)
+
+
+def test_the_copy_is_off_by_default_and_each_kind_switches():
+    settings = SyncSettings.resolve({"plex_url": "http://plex:32400", "plex_token": "t"}, environ={})
+    assert settings.playback_interval == 0
+    assert (settings.playback_plays, settings.playback_resume, settings.playback_ratings) == (True, True, True)
+    stash_page = {"plex_url": "http://plex:32400", "plex_token": "t", "playback_plays": False, "playback_interval": 5}
+    settings = SyncSettings.resolve(stash_page, environ={})
+    assert (settings.playback_plays, settings.playback_interval) == (False, 5.0)
+    with pytest.raises(ConfigError, match="PLEXSYNC_PLAYBACK_RATINGS: 'maybe' is not on or off"):
+        SyncSettings.resolve({**stash_page, "playback_ratings": "maybe"}, environ={})
+
+
+def test_a_history_entry_is_claimed_once_and_a_dead_owners_claim_is_recovered(state_db):
+    assert state.claim_view("srv", 7, 1, 1000) == "new"
+    assert state.claim_view("srv", 7, 1, 1000) == "recover"  # ours, left over: runs of one process never overlap
+    state.settle_view("srv", 7, state.DONE, "12")
+    assert state.claim_view("srv", 7, 1, 1000) is None
+    assert state.plays_done_at("srv", "12", 1000) == 1
+    # a claim by a process of this host that no longer exists
+    state.PlaybackView.insert(
+        key="srv:8",
+        server="srv",
+        rating_key=1,
+        viewed_at=1001,
+        state=state.CLAIMED,
+        owner=f"{socket.gethostname()}:999999999:ab",
+        claimed_at=time.time(),
+    ).execute()
+    assert state.in_flight_since("srv") == 1001
+    assert state.claim_view("srv", 8, 1, 1001) == "recover"
+
+
+def test_the_periodic_turn_is_claimed_once_per_interval(state_db):
+    assert state.claim_due("srv", 60, now=1000.0)
+    assert not state.claim_due("srv", 60, now=1030.0)
+    assert state.claim_due("srv", 60, now=1061.0)
+
+
+def test_watermarks_only_move_forward(state_db):
+    state.started("srv")
+    state.finished("srv", state.Watermarks(100, 50, None), 1, 0, 0, 0)
+    state.finished("srv", state.Watermarks(90, None, 20), 0, 0, 0, 0)
+    row = state.PlaybackRun.get_by_id("srv")
+    assert (row.history_since, row.viewed_since, row.rated_since) == (100, 50, 20)
