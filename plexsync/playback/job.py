@@ -19,7 +19,9 @@ from plexsync.config import SyncSettings
 from plexsync.errors import SyncError
 from plexsync.playback import run as playback_run
 from plexsync.playback.plex_state import PlexState
+from plexsync.queue.instance import bootstrap
 from plexsync.stash.writer import StashWriter
+from plexsync.state import db
 from plexsync.state import playback as state
 from plexsync.sync import worker
 
@@ -44,9 +46,18 @@ def run_now(task: Task | None) -> None:
 
 
 def run_when_due() -> None:
+    """The every-minute tick. Switched off (the default) it reads only the settings,
+    which the worker keeps for a minute, and reports nothing: an unreachable Stash
+    is the sync jobs' news, not the tick's."""
+    try:
+        settings = worker.context.settings()
+    except Exception:
+        return
+    if settings.playback_interval <= 0:
+        return
+
     def body(settings: SyncSettings) -> None:
-        if settings.playback_interval <= 0:
-            return
+        db.open_state(bootstrap)  # periodic tasks pass by the job lifecycle that opens it
         server = worker.context.plex().machine_identifier
         if state.claim_due(server, settings.playback_interval * 60):
             _copy(settings)

@@ -208,6 +208,7 @@ class _Copy:
             if not state.orphaned_resume(known) or not state.take_orphaned_resume(known):
                 return  # a live consumer is writing it
             if self._resume_landed(scene_id, known):
+                log.info("resume point of scene %s had reached Stash before a crash", scene_id)
                 self._resume_done(item.rating_key, known.pending_state or applies)
                 self.outcome.resumes += 1
                 if known.pending_state == applies:

@@ -112,3 +112,21 @@ def test_listings_filter_on_view_state_and_ratings(plex: PlexEmulator) -> None:
     assert keys("lastRatedAt>=1000&sort=lastRatedAt:desc") == [new, old]
     assert keys("lastViewedAt>>=2999") == [unrated]
     assert plex.item(old).updated_at == plex.item(new).updated_at  # view state is not metadata
+
+
+def test_the_playground_play_command_reports_as_a_client(plex: PlexEmulator, server: PlexServer, capsys) -> None:
+    from emulators import play
+
+    _, (watched, stopped, rated) = _movies(plex, 3)
+    common = ["--plex-url", plex.url, "--token", TOKEN]
+    assert play.main([str(watched), "--watched", *common]) == 0
+    assert play.main([str(stopped), "--stop-at", "90.5", *common]) == 0
+    assert play.main([str(rated), "--rate", "7", *common]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"Plex item {watched} watched to the end",
+        f"Plex item {stopped} stopped at 90.5 s",
+        f"Plex item {rated} rated 7",
+    ]
+    assert [int(e.ratingKey) for e in server.history()] == [watched]
+    assert (plex.item(stopped).view_offset, plex.item(rated).user_rating) == (90_500, 7.0)
+    assert play.main(["999", "--watched", *common]) == 1

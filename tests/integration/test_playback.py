@@ -145,6 +145,42 @@ def test_a_consumer_killed_after_stash_took_the_play_adds_it_once(shared_world: 
     assert (scene(world, scene_id)["play_count"], scene(world, other)["play_count"]) == (1, 1)
 
 
+def test_a_consumer_killed_after_stash_took_the_resume_point_adds_its_duration_once(world: World) -> None:
+    """sceneSaveActivity *adds* the play duration: a repeat after the crash would double it."""
+    scene_id, rating_key = world.add_scene("stopped")
+    consumer = world.start_consumer(workers=1)
+    world.plex.partial_play(rating_key, 125_500)
+    killed = threading.Event()
+
+    def kill_on_first_save(mutation: str, scene: int) -> None:
+        if mutation == "sceneSaveActivity" and not killed.is_set():
+            killed.set()
+            consumer.kill()
+
+    world.stash.on_activity = kill_on_first_save
+    assert world.host.run_task("Copy from Plex now").error is None
+    assert killed.wait(timeout=30)
+    world.stash.on_activity = None
+    world.restart_consumer(consumer)
+    wait_until(lambda: "resume point of scene" in world.logs(), timeout=60, message="the recovery")
+    wait_until(lambda: world.queued() == 0, timeout=60, message="nothing queued")
+    copy_from_plex(world)
+    assert (scene(world, scene_id)["resume_time"], scene(world, scene_id)["play_duration"]) == (125.5, 125.5)
+
+
+def test_the_periodic_copy_runs_when_due_once_per_interval(shared_world: World) -> None:
+    """Huey's every-minute tick on both consumers; the interval's turn is claimed once."""
+    world = shared_world
+    world.configure_plugin(playback_interval="1")
+    scene_id, rating_key = world.add_scene("periodic")
+    world.start_consumers(2)
+    world.plex.play(rating_key, at=PLAYED_AT)
+    wait_until(lambda: scene(world, scene_id)["play_count"] == 1, timeout=90, message="the periodic copy")
+    wait_until(lambda: "copy from Plex: 1 play(s)" in world.logs(), timeout=10, message="its log line")
+    assert world.logs().count("copy from Plex: ") == 1
+    assert scene(world, scene_id)["play_count"] == 1
+
+
 def test_a_rating_changed_on_both_sides_resolves_to_the_newer(world: World) -> None:
     scene_id, rating_key = world.add_scene("rated")
     world.start_consumer()
