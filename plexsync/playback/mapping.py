@@ -6,7 +6,12 @@ time watched, and which rating wins. No I/O here, so all of it is unit-tested.
   replaced by its Stash prefix, in the Stash side's separators). A candidate
   counts only when the rules, applied forwards to the Stash file, give the
   Plex path again (:func:`same_file`), so both directions agree on every
-  match, Windows case and Unicode forms included.
+  match, Windows case and Unicode forms included. Stash's path filter is SQL
+  ``LIKE`` without an escape (``folder || sep || basename LIKE ?``, stashapp/stash
+  ``getPathSearchClause``): ``_`` and ``%`` in a name match more, which the
+  forward check drops; but a name Stash stores in another Unicode form than
+  the reversed path (NFD on a macOS share) is not found, and that item is
+  reported as mapping to no scene.
 * **Units**: Plex ``viewOffset`` and ``duration`` are milliseconds, Stash's
   ``resume_time`` and ``play_duration`` seconds; Plex ``userRating`` is 0-10,
   Stash's ``rating100`` 0-100 (x10).
