@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from plexsync.matching.paths import PathMap
 from plexsync.playback import mapping
 from plexsync.playback.plex_state import ItemState, PlexState, View
+from plexsync.redact import redact
 from plexsync.stash.writer import StashWriter, stash_time, unix_time
 from plexsync.state import playback as state
 
@@ -124,7 +125,7 @@ def _run(stash: StashWriter, plex: PlexState, path_map: PathMap, kinds: Kinds) -
             items = [item for s in sections for item in plex.changed_items(s, "lastRatedAt", row.rated_since)]
             rated_since = copy.ratings(items)
     except Exception as exc:
-        state.failed(server, f"{type(exc).__name__}: {exc}")
+        state.failed(server, " ".join(redact(f"{type(exc).__name__}: {exc}").split()))
         raise
     marks = state.Watermarks(history_since, viewed_since, rated_since)
     state.finished(server, marks, outcome.plays, outcome.resumes, outcome.ratings, len(outcome.unmapped))

@@ -181,6 +181,23 @@ def test_the_periodic_copy_runs_when_due_once_per_interval(shared_world: World) 
     assert scene(world, scene_id)["play_count"] == 1
 
 
+def test_a_copy_during_a_plex_outage_waits_and_resumes_from_the_last_good_copy(world: World) -> None:
+    (first, first_rk), (second, second_rk) = world.add_scene("before"), world.add_scene("during")
+    world.start_consumer()
+    world.plex.play(first_rk, at=PLAYED_AT)
+    copy_from_plex(world)
+    world.plex.down()
+    world.plex.play(second_rk, at=PLAYED_AT + 10)
+    runs = finished_runs(world)
+    assert world.host.run_task("Copy from Plex now").error is None
+    wait_until(lambda: world.outage_failures("plex") > 0, timeout=30, message="the outage seen")
+    world.plex.up()
+    wait_until(lambda: finished_runs(world) > runs, timeout=60, message="the copy after the outage")
+    wait_until(lambda: world.queued() == 0, timeout=60, message="nothing queued")
+    assert (scene(world, first)["play_count"], scene(world, second)["play_count"]) == (1, 1)
+    assert world.dead_letters() == []
+
+
 def test_a_rating_changed_on_both_sides_resolves_to_the_newer(world: World) -> None:
     scene_id, rating_key = world.add_scene("rated")
     world.start_consumer()
