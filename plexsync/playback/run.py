@@ -224,7 +224,7 @@ class _Copy:
         if float(scene.get("resume_time") or 0.0) == target and added == 0:
             self._resume_done(item.rating_key, applies)
             return
-        if not state.claim_resume(self.server, item.rating_key, target, added, duration_before, applies):
+        if not state.claim_resume(known, target, added, duration_before, applies):
             return
         self.stash.save_activity(scene_id, target, added)
         self._resume_done(item.rating_key, applies)
@@ -276,7 +276,7 @@ class _Copy:
             unix_time(scene["updated_at"]) if scene.get("updated_at") else 0.0,
             known.stash_rating if known is not None else None,
         )
-        if choice.conflict:
+        if choice.conflict and state.claim_conflict_note(self.server, item.rating_key, item.last_rated_at):
             log.info(
                 "rating of scene %s changed in Stash (%s) and in Plex (%s): the newer, %s's, is kept",
                 scene_id,

@@ -71,6 +71,7 @@ class PlaybackItem(BaseModel):
     viewed_at = peewee.IntegerField(null=True)
     rated_at = peewee.IntegerField(null=True)  # Plex lastRatedAt last applied (or decided against)
     stash_rating = peewee.IntegerField(null=True)  # the scene's rating100 as we last left it
+    conflict_at = peewee.IntegerField(null=True)  # the Plex lastRatedAt whose conflict was logged
     # a resume write in flight: the target and the scene's activity just before it
     pending_owner = peewee.CharField(null=True)
     pending_at = peewee.DoubleField(null=True)
@@ -254,12 +255,25 @@ def update_item(server: str, rating_key: int, **values: object) -> None:
     PlaybackItem.update(**values).where(PlaybackItem.key == item_key(server, rating_key)).execute()
 
 
-def claim_resume(
-    server: str, rating_key: int, target: float, added: float, before_duration: float, applies: str
-) -> bool:
-    """Record a resume write about to be sent; False when another live consumer has one in flight."""
+def claim_conflict_note(server: str, rating_key: int, rated_at: int) -> bool:
+    """True for the one consumer that logs the choice between this Plex rating and Stash's."""
     key = item_key(server, rating_key)
+    return (
+        PlaybackItem.update(conflict_at=rated_at)
+        .where((PlaybackItem.key == key) & (PlaybackItem.conflict_at.is_null() | (PlaybackItem.conflict_at < rated_at)))
+        .execute()
+        > 0
+    )
+
+
+def claim_resume(based_on: PlaybackItem, target: float, added: float, before_duration: float, applies: str) -> bool:
+    """Record a resume write about to be sent; False when another live consumer has
+    one in flight, or applied one since ``based_on`` was read (``added`` would then
+    count the same time twice)."""
+    key = based_on.key
     row = PlaybackItem.get_by_id(key)
+    if _applied(row) != _applied(based_on):
+        return False
     if row.pending_owner and row.pending_owner != OWNER and not owner_is_gone(row.pending_owner, row.pending_at or 0):
         return False
     return (
@@ -271,10 +285,24 @@ def claim_resume(
             before_duration=before_duration,
             pending_state=applies,
         )
-        .where((PlaybackItem.key == key) & _same_pending(row))
+        .where((PlaybackItem.key == key) & _same_pending(row) & _same_applied(row))
         .execute()
         > 0
     )
+
+
+def _applied(row: PlaybackItem) -> tuple:
+    return (row.view_count, row.view_offset, row.viewed_at)
+
+
+def _same_applied(row: PlaybackItem) -> peewee.Expression:
+    test = None
+    for field, value in zip(
+        (PlaybackItem.view_count, PlaybackItem.view_offset, PlaybackItem.viewed_at), _applied(row), strict=True
+    ):
+        part = field.is_null() if value is None else field == value
+        test = part if test is None else test & part
+    return test
 
 
 def _same_pending(row: PlaybackItem) -> peewee.Expression:

@@ -301,7 +301,13 @@ def test_run_py_worker_passes_sigint_and_sigterm_on_and_waits(world: World, sig:
         wait_until(lambda: "worker started (" in log_path.read_text(), timeout=60, message="run.py worker")
         fault = world.plex.faults.add(".*", delay=1.0)  # every Plex answer is slow (under the 3 s timeout)
         world.host.fire_hook("Scene.Update.Post", int(scene_id), {"id": scene_id}, ["id"])
-        wait_until(lambda: _claims(world.data_dir / "queue.db") == 1, timeout=30, message="the job in flight")
+        # the sync in flight: claimed and talking to Plex (the every-minute playback tick,
+        # enqueued as the consumer starts, is a claim too, but asks Plex nothing while off)
+        wait_until(
+            lambda: _claims(world.data_dir / "queue.db") == 1 and bool(world.plex.requests),
+            timeout=30,
+            message="the job in flight",
+        )
         worker.send_signal(sig)
         worker.wait(timeout=60)
         world.plex.faults.remove(fault)

@@ -116,3 +116,20 @@ def test_watermarks_only_move_forward(state_db):
     state.finished("srv", state.Watermarks(90, None, 20), 0, 0, 0, 0)
     row = state.PlaybackRun.get_by_id("srv")
     assert (row.history_since, row.viewed_since, row.rated_since) == (100, 50, 20)
+
+
+def test_a_resume_write_is_claimed_against_the_state_it_was_computed_from(state_db):
+    seen = state.remember_item("srv", 5, "12", "/m/a.mp4", "a")
+    other = state.PlaybackItem.get_by_id(seen.key)
+    assert state.claim_resume(seen, 30.0, 30.0, 0.0, "0,30000,100")
+    state.update_item("srv", 5, view_count=0, view_offset=30_000, viewed_at=100, pending_owner=None)
+    assert not state.claim_resume(other, 30.0, 30.0, 0.0, "0,30000,100")  # computed before it was applied
+    fresh = state.item("srv", 5)
+    assert state.claim_resume(fresh, 40.0, 10.0, 30.0, "0,40000,110")
+
+
+def test_a_rating_conflict_is_logged_by_one_consumer(state_db):
+    state.remember_item("srv", 5, "12", "/m/a.mp4", "a")
+    assert state.claim_conflict_note("srv", 5, 100)
+    assert not state.claim_conflict_note("srv", 5, 100)
+    assert state.claim_conflict_note("srv", 5, 101)
