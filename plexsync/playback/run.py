@@ -40,6 +40,9 @@ log = logging.getLogger("plexsync.playback")
 #: Runs of one process never overlap (a periodic and a manual copy): a claim of
 #: this process that is not in flight is then known to be left over.
 _RUN_LOCK = threading.Lock()
+#: History is read from this long before the watermark: a player that was offline
+#: reports its views later, with the time they happened (claims drop the repeats).
+HISTORY_OVERLAP = 86400
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ class _Copy:
     # -- plays ------------------------------------------------------------------------
     def plays(self, plex: PlexState, since: int | None, section_ids: list[int]) -> int | None:
         """Add a play for each new view; the new history watermark."""
-        views = plex.views_since(since, section_ids)
+        views = plex.views_since(None if since is None else since - HISTORY_OVERLAP, section_ids)
         done = _settled_views(self.server, views)
         todo = [v for v in views if v.history_id not in done]
         items = plex.items({v.rating_key for v in todo}) if todo else {}

@@ -89,6 +89,11 @@ def test_a_play_a_partial_play_and_a_rating_reach_stash_once(shared_world: World
     assert "2 play(s)" not in status.stdout  # the last run's counts, not totals
     assert "from Plex" in status.stdout and "1 play(s), 1 resume point(s), 0 rating(s)" in status.stdout
 
+    # a player that was offline reports a view from before the last copy
+    world.plex.play(watched_rk, at=PLAYED_AT - 3600)
+    copy_from_plex(world)
+    assert scene(world, watched)["play_count"] == 3
+
 
 def test_two_consumers_copying_at_once_add_each_play_once(shared_world: World) -> None:
     """The first copy stalls in Stash's sceneAddPlay while the second runs on another consumer."""
