@@ -10,9 +10,10 @@ items whose resume point or rating changed, without listing whole libraries.
 * Resume points and ratings: each section's listing filtered on
   ``lastViewedAt>>=`` / ``lastRatedAt>>=`` (Plex's "after" operator, strict:
   asked from one second before the watermark), which carries the view state,
-  the rating and ``Part.file`` on every item. Items in progress update
-  ``lastViewedAt`` as they are watched (Plex's Continue Watching is sorted by
-  it); that is how a new resume point is found.
+  the rating and ``Part.file`` on every item. A new resume point is found
+  because playback moves the item's ``lastViewedAt``: assumed from Plex's
+  Continue Watching, which is ordered by it, and not measured on a real
+  server (the emulator does so on every timeline report).
 
 Plex time stamps are Unix seconds on Plex's clock; watermarks keep them as
 they are.
