@@ -133,3 +133,24 @@ def test_a_rating_conflict_is_logged_by_one_consumer(state_db):
     assert state.claim_conflict_note("srv", 5, 100)
     assert not state.claim_conflict_note("srv", 5, 100)
     assert state.claim_conflict_note("srv", 5, 101)
+
+
+def test_status_shows_the_last_copy_and_the_items_not_in_stash():
+    from plexsync.ops.status import Status
+
+    run = {
+        "server": "srv",
+        "finished_at": 1000.0,
+        "plays": 3,
+        "resumes": 1,
+        "ratings": 2,
+        "error": None,
+        "unmapped_count": 6,
+        "unmapped": [{"rating_key": 57, "path": "/media/x.mp4"}],
+    }
+    values = dict(queued=0, scheduled=0, in_flight=0, dead_letters=0, newest_letter=None, outages=[])
+    report = Status(**values, last_success=None, worker=None, worker_alive=False, playback=[run], now=1012.0)
+    text = report.text()
+    assert "    from Plex: " in text and "(12 s ago): 3 play(s), 1 resume point(s), 2 rating(s)" in text
+    assert " not in Stash: 6 Plex item(s) (not copied): 57 /media/x.mp4 ..." in text
+    assert report.exit_code == 0  # reported, not a problem to act on
