@@ -293,3 +293,22 @@ def test_a_write_holding_the_stash_api_key_is_refused(world: World):
     assert "refusing to write a Stash or Plex credential into Plex" in letter["message"]
     assert STASH_API_KEY not in letter["message"]
     assert writes(world) == []
+
+
+def test_plexsync_sync_force_rewrites_and_a_plain_sync_writes_nothing_new(world: World):
+    from tests.integration.test_cli_status_doctor import cli
+
+    scene_id, rating_key = world.add_scene("cli-force", title="Stash title")
+    first = cli(world, "sync", scene_id)
+    assert first.returncode == 0, first.stdout + first.stderr
+    with world.plex.library.lock:
+        world.plex.library.item(rating_key).title = "Edited in Plex"
+    before = len(world.plex.requests)
+
+    plain = cli(world, "sync", scene_id)
+    assert f"scene {scene_id} synced: 'Stash title' -> Plex item(s) {rating_key}, nothing changed" in plain.stdout
+    assert writes(world, before) == []
+
+    forced = cli(world, "sync", "--force", scene_id)
+    assert forced.returncode == 0 and "labels, poster, studio, summary, title" in forced.stdout
+    assert world.plex.item(rating_key).title == "Stash title"
