@@ -320,6 +320,14 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
         "empty: not written (Plex sorts by title)",
     ),
     Setting(
+        "poster_shape",
+        _choice("cover", "portrait"),
+        "cover",
+        "Poster shape",
+        "cover: the scene's cover (16:9) is the Plex poster as it is. portrait: the poster is the 2:3 middle of "
+        "the cover, as Plex's movie views show posters; the whole cover stays the background.",
+    ),
+    Setting(
         "performer_photos",
         _public_url,
         "",
@@ -476,6 +484,7 @@ class SyncSettings:
     studio_collection_parent: bool
     content_rating: str
     sort_title: str
+    poster_shape: str
     performer_photos: str
     worker_mode: str
     worker_idle_exit: float

@@ -77,6 +77,8 @@ class FieldPolicy:
     sort_title: str = ""
     #: A credential-free address Plex can fetch performer photos from; "" writes none.
     performer_photos: str = ""
+    #: "cover": the screenshot as it is; "portrait": its 2:3 middle (:mod:`plexsync.sync.portrait`).
+    poster_shape: str = "cover"
     #: Not the mapping's: :mod:`plexsync.sync.scene` leaves groups edited in Plex alone.
     keep_plex_edits: bool = False
 
@@ -99,6 +101,7 @@ def field_policy(settings: Any) -> FieldPolicy:
         content_rating=settings.content_rating,
         sort_title=settings.sort_title,
         performer_photos=settings.performer_photos,
+        poster_shape=settings.poster_shape,
         keep_plex_edits=settings.keep_plex_edits,
     )
 
@@ -135,6 +138,7 @@ class DesiredState:
     poster: bool = True
     background: bool = True
     lock: bool = True
+    poster_shape: str = "cover"
 
     @property
     def rating(self) -> float | None:
@@ -363,6 +367,7 @@ def desired_state(scene: Mapping[str, Any], policy: FieldPolicy = FieldPolicy())
         poster=policy.writes("poster"),
         background=policy.writes("background"),
         lock=policy.lock,
+        poster_shape=policy.poster_shape,
     )
 
 

@@ -18,6 +18,7 @@ from plexsync.plex.writer import PlexTarget, PlexWriter
 from plexsync.stash.reader import StashReader
 from plexsync.state import placement, scans, written
 from plexsync.state.written import Written
+from plexsync.sync import portrait
 from plexsync.sync.mapping import (
     DesiredState,
     FieldGroup,
@@ -142,12 +143,27 @@ def apply_scene(
         # None also for Stash's placeholder: then no upload and no lock, so Plex keeps its own images
         cover = stash.download(screenshot_url)
     if cover:
-        digest = written.image_digest(cover)
-        images = {name: digest for name in IMAGE_GROUPS if getattr(desired, name)}
+        images = {name: _image_digest(name, cover, desired) for name in IMAGE_GROUPS if getattr(desired, name)}
     result = SyncResult(desired, targets, matched_by=found.outcome)
     for target in targets:
         _write(plex, target, desired, cover, images, result, force=force, keep_plex_edits=policy.keep_plex_edits)
     return result
+
+
+def _image_digest(name: str, cover: bytes, desired: DesiredState) -> str:
+    """The digest of the image a group uploads, from the cover alone (a cut
+    poster is digested as "this cover, cut": no image work when nothing changed)."""
+    digest = written.image_digest(cover)
+    return canonical_digest([digest, "portrait"]) if name == "poster" and desired.poster_shape == "portrait" else digest
+
+
+def _image(name: str, cover: bytes, desired: DesiredState) -> bytes:
+    if name == "poster" and desired.poster_shape == "portrait":
+        try:
+            return portrait.cut(cover)
+        except portrait.NotAnImage:
+            return cover  # Plex may still read it: better the cover than no poster
+    return cover
 
 
 def _write(
@@ -184,7 +200,7 @@ def _write(
         done.append("rating")
     for name in changed_images:
         assert cover is not None
-        getattr(plex, IMAGE_GROUPS[name])(target, cover)
+        getattr(plex, IMAGE_GROUPS[name])(target, _image(name, cover, desired))
         written.remember(key, {name: Written(images[name], images[name])})
         done.append(name)
 

@@ -312,3 +312,24 @@ def test_plexsync_sync_force_rewrites_and_a_plain_sync_writes_nothing_new(world:
     forced = cli(world, "sync", "--force", scene_id)
     assert forced.returncode == 0 and "labels, poster, studio, summary, title" in forced.stdout
     assert world.plex.item(rating_key).title == "Stash title"
+
+
+def test_a_portrait_poster_is_cut_from_the_cover_and_the_whole_cover_is_the_background(world: World):
+    import io
+
+    from PIL import Image
+
+    world.configure_plugin(poster_shape="portrait")
+    scene_id, rating_key = world.add_scene("portrait", title="Portrait")
+    world.start_consumer()
+    world.host.fire_hook("Scene.Update.Post", int(scene_id), {"id": scene_id}, ["id"])
+    synced(world, 1)
+
+    item = world.plex.item(rating_key)
+    assert item.art == world.stash.screenshot(scene_id)
+    with Image.open(io.BytesIO(item.poster)) as poster:
+        assert poster.size == (60, 90)  # the middle of the 160x90 cover
+    before = len(world.plex.requests)
+    world.host.fire_hook("Scene.Update.Post", int(scene_id), {"id": scene_id}, ["id"])
+    synced(world, 2)
+    assert writes(world, before) == []
