@@ -233,7 +233,7 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
         "Fields not written",
         "Fields PlexSync leaves alone in Plex, separated by ',' (what Plex has stays): title, summary, date, studio, "
         "code (as Plex's original title), director, genres, actors, collections (Stash groups and the tags below), "
-        "studio_collection, labels, rating, poster, background",
+        "studio_collection, rating, poster, background",
     ),
     Setting(
         "lock_fields",
@@ -279,7 +279,8 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
         _names,
         "",
         "Tags as labels",
-        "Stash tag names, separated by ',', also written as Plex labels (Plex's sharing restrictions use labels)",
+        "Stash tag names, separated by ',', also written as Plex labels (Plex's sharing restrictions use labels); "
+        "empty: labels are not written",
     ),
     Setting(
         "collection_tags",

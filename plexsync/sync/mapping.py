@@ -49,7 +49,6 @@ FIELDS = (
     "actors",
     "collections",
     "studio_collection",
-    "labels",
     "rating",
     "poster",
     "background",
@@ -355,7 +354,7 @@ def desired_state(scene: Mapping[str, Any], policy: FieldPolicy = FieldPolicy())
         groups.append(_tag_group("actors", "actor", names, policy, thumbs if any(thumbs) else None))
     if policy.writes("collections") or policy.writes("studio_collection"):
         groups.append(_tag_group("collections", "collection", _collections(scene, all_tags, policy), policy))
-    if policy.writes("labels"):
+    if policy.label_tags:  # labels drive Plex's sharing restrictions: never emptied unasked
         wanted = _fold(policy.label_tags)
         groups.append(_tag_group("labels", "label", [t for t in all_tags if t.casefold() in wanted][:MAX_TAGS], policy))
     rating = plex_rating(scene.get("rating100"))

@@ -310,7 +310,7 @@ def test_plexsync_sync_force_rewrites_and_a_plain_sync_writes_nothing_new(world:
     assert writes(world, before) == []
 
     forced = cli(world, "sync", "--force", scene_id)
-    assert forced.returncode == 0 and "labels, poster, studio, summary, title" in forced.stdout
+    assert forced.returncode == 0 and "genres, poster, studio, summary, title" in forced.stdout
     assert world.plex.item(rating_key).title == "Stash title"
 
 
