@@ -13,7 +13,7 @@ other way.
 
 The edit parameters use Plex's edit language (../shared/plex-facts.md):
 written fields carry ``.locked=1`` when the policy locks (Plex's agents then
-never overwrite them), every tag list is sent whole because Plex replaces a
+never overwrite them, ``.locked=0`` when not), every tag list is sent whole because Plex replaces a
 list with what it is sent, and an empty list is cleared with ``<tag>[].tag=``.
 """
 
@@ -256,7 +256,8 @@ def sort_title(template: str, values: Mapping[str, str]) -> str:
 
 # -- groups --------------------------------------------------------------------
 def _locks(policy: FieldPolicy, *names: str) -> dict[str, str]:
-    return {f"{name}.locked": "1" for name in names} if policy.lock else {}
+    """Locked, or unlocked so that Plex's agents may change them again (locks PlexSync set before included)."""
+    return {f"{name}.locked": "1" if policy.lock else "0" for name in names}
 
 
 def _text_group(name: str, plex_field: str, value: str, policy: FieldPolicy) -> FieldGroup:

@@ -184,9 +184,9 @@ def test_a_switched_off_field_is_not_in_the_state_at_all():
             assert name not in state.groups, name
 
 
-def test_unlocked_policy_sends_no_lock():
+def test_unlocked_policy_unlocks_what_it_writes():
     sent = params(FULL_SCENE, lock=False)
-    assert not [key for key in sent if key.endswith(".locked")]
+    assert {value for key, value in sent.items() if key.endswith(".locked")} == {"0"}
     assert edit_params([], lock_poster=True, lock_art=True) == {"thumb.locked": "1", "art.locked": "1"}
 
 
