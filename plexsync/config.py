@@ -93,6 +93,46 @@ def _switch(key: str, raw: str) -> bool:
     raise ConfigError(f"{env_name(key)}: {raw[:40]!r} is not on or off (true/false)")
 
 
+def _fields(key: str, raw: str) -> frozenset[str]:
+    from plexsync.sync.mapping import FIELDS
+
+    names = _names(key, raw.lower())
+    unknown = [name for name in names if name not in FIELDS]
+    if unknown:
+        raise ConfigError(f"{env_name(key)}: {unknown[0][:40]!r} is not one of {', '.join(FIELDS)}")
+    return frozenset(names)
+
+
+def _sort_template(key: str, raw: str) -> str:
+    import string
+
+    from plexsync.sync.mapping import SORT_TITLE_KEYS
+
+    try:
+        fields = [name for _, name, spec, conv in string.Formatter().parse(raw) if name is not None]
+    except ValueError as exc:
+        raise ConfigError(f"{env_name(key)}: {raw[:60]!r} is not a template ({exc})") from None
+    wrong = [name for name in fields if name not in SORT_TITLE_KEYS]
+    if wrong:
+        keys = ", ".join("{" + k + "}" for k in SORT_TITLE_KEYS)
+        raise ConfigError(f"{env_name(key)}: {{{wrong[0][:40]}}} is not one of {keys}")
+    return raw
+
+
+def _public_url(key: str, raw: str) -> str:
+    """An address stored in Plex, readable by every Plex user: no credential in it."""
+    if not raw:
+        return ""
+    url = _url(key, raw)
+    parts = urlsplit(url)
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError(
+            f"{env_name(key)}: give an address without user, password or query (it is stored in Plex "
+            "for every Plex user to read), like http://host:port"
+        )
+    return url
+
+
 def _path_map(key: str, raw: str) -> PathMap:
     from plexsync.matching.paths import PathMap, PathMapError
 
@@ -186,6 +226,117 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
         "Keep dead letters (days)",
         "The periodic cleanup removes dead letters older than this",
         "NUMBER",
+    ),
+    Setting(
+        "skip_fields",
+        _fields,
+        "",
+        "Fields not written",
+        "Fields PlexSync leaves alone in Plex, separated by ',' (what Plex has stays): title, summary, date, studio, "
+        "code (as Plex's original title), director, genres, actors, collections (Stash groups and the tags below), "
+        "studio_collection, rating, poster, background",
+    ),
+    Setting(
+        "lock_fields",
+        _switch,
+        "true",
+        "Lock written fields",
+        "Lock each field PlexSync writes, so Plex's agents and refreshes never overwrite it",
+        "BOOLEAN",
+    ),
+    Setting(
+        "keep_plex_edits",
+        _switch,
+        "false",
+        "Keep manual Plex edits",
+        "Do not overwrite a field someone changed in Plex since PlexSync last wrote it (costs one Plex read "
+        "per item whose Stash fields changed); the Force full sync task overwrites them anyway",
+        "BOOLEAN",
+    ),
+    Setting(
+        "genre_include",
+        _names,
+        "",
+        "Tags as genres: only these",
+        "Stash tag names, separated by ','; empty: every tag becomes a Plex genre",
+    ),
+    Setting(
+        "genre_exclude",
+        _names,
+        "",
+        "Tags as genres: never these",
+        "Stash tag names, separated by ',', that never become Plex genres",
+    ),
+    Setting(
+        "max_genres",
+        _number(int, 0),
+        "200",
+        "Most genres per item",
+        "At most this many tags become genres of one Plex item (Stash's order), at most 200",
+        "NUMBER",
+    ),
+    Setting(
+        "label_tags",
+        _names,
+        "",
+        "Tags as labels",
+        "Stash tag names, separated by ',', also written as Plex labels (Plex's sharing restrictions use labels); "
+        "empty: labels are not written",
+    ),
+    Setting(
+        "collection_tags",
+        _names,
+        "",
+        "Tags as collections",
+        "Stash tag names, separated by ',', also written as Plex collections (beside the scene's Stash groups)",
+    ),
+    Setting(
+        "studio_collection_prefix",
+        _text,
+        "",
+        "Studio collection prefix",
+        "Put, with a space, before the studio's name to name its Plex collection, e.g. 'Studio:'; "
+        "empty: the name alone",
+    ),
+    Setting(
+        "studio_collection_parent",
+        _switch,
+        "false",
+        "Parent studio collection too",
+        "The scene also joins a collection of its studio's parent studio",
+        "BOOLEAN",
+    ),
+    Setting(
+        "content_rating",
+        _text,
+        "",
+        "Content rating",
+        "Written as every item's content rating, e.g. X (Plex's parental controls use it); empty: not written",
+    ),
+    Setting(
+        "sort_title",
+        _sort_template,
+        "",
+        "Sort title",
+        "Plex's sort title made from {title}, {code}, {date} and {studio}, e.g. '{studio} {date}'; "
+        "empty: not written (Plex sorts by title)",
+    ),
+    Setting(
+        "poster_shape",
+        _choice("cover", "portrait"),
+        "cover",
+        "Poster shape",
+        "cover: the scene's cover (16:9) is the Plex poster as it is. portrait: the poster is the 2:3 middle of "
+        "the cover, as Plex's movie views show posters; the whole cover stays the background.",
+    ),
+    Setting(
+        "performer_photos",
+        _public_url,
+        "",
+        "Performer photo address",
+        "An address without any credential where Plex can fetch /performer/<id>/image from Stash, e.g. a "
+        "reverse proxy that passes only that path to Stash (or Stash itself when it has no login); "
+        "empty: actors get no photo. See README.",
     ),
     Setting(
         "worker_mode",
@@ -355,6 +506,20 @@ class SyncSettings:
     retry_max_delay: float
     http_timeout: float
     dlq_retention_days: float
+    skip_fields: frozenset[str]
+    lock_fields: bool
+    keep_plex_edits: bool
+    genre_include: tuple[str, ...]
+    genre_exclude: tuple[str, ...]
+    max_genres: int
+    label_tags: tuple[str, ...]
+    collection_tags: tuple[str, ...]
+    studio_collection_prefix: str
+    studio_collection_parent: bool
+    content_rating: str
+    sort_title: str
+    poster_shape: str
+    performer_photos: str
     worker_mode: str
     worker_idle_exit: float
     playback_interval: float

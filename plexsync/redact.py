@@ -43,3 +43,11 @@ def redact(text: object) -> str:
     for pattern in _PATTERNS:
         out = pattern.sub(lambda m: m.group(1) + MASK, out)
     return out
+
+
+def holds_known_secret(text: str) -> bool:
+    """True when ``text`` contains a secret this process registered: for what
+    must not even be sent (a value written into Plex), where masking is too late."""
+    with _lock:
+        known = list(_known)
+    return any(secret in text for secret in known)

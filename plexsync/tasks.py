@@ -24,20 +24,21 @@ RETRY_DEFAULTS = {key: default_value(key) for key in ("retries", "retry_delay", 
 
 
 @huey.task(**RETRY_DEFAULTS, context=True)
-def sync_scene(scene_id: str, rematch: bool = False, task: Task | None = None) -> None:
+def sync_scene(scene_id: str, rematch: bool = False, force: bool = False, task: Task | None = None) -> None:
     """Push one Stash scene's metadata into its Plex item(s); ``rematch``: look
-    its files up in Plex afresh (a Stash scan saw them change or move)."""
+    its files up in Plex afresh (a Stash scan saw them change or move);
+    ``force``: write every field again, also those unchanged since last written."""
     from plexsync.sync import worker
 
-    worker.run_sync_scene(scene_id, task, rematch=rematch)
+    worker.run_sync_scene(scene_id, task, rematch=rematch, force=force)
 
 
 @huey.task(**RETRY_DEFAULTS, context=True)
-def sync_all(task: Task | None = None) -> None:
-    """Queue a :func:`sync_scene` for every scene in Stash."""
+def sync_all(force: bool = False, task: Task | None = None) -> None:
+    """Queue a :func:`sync_scene` for every scene in Stash (``force``: forced syncs)."""
     from plexsync.sync import worker
 
-    worker.run_sync_all(task)
+    worker.run_sync_all(task, force=force)
 
 
 @huey.periodic_task(crontab(minute="23"))
@@ -68,17 +69,15 @@ def playback_tick() -> None:
 TASKS_BY_NAME = {"sync_scene": sync_scene, "sync_all": sync_all, "sync_playback": sync_playback}
 
 
-def enqueue_scene(scene_id: str, priority: int = PRIORITY_EDIT, rematch: bool = False) -> None:
+def enqueue_scene(scene_id: str, priority: int = PRIORITY_EDIT, rematch: bool = False, force: bool = False) -> None:
     """Queue the sync of one scene; the queue coalesces (plexsync.queue.reliable).
 
     A scene already waiting is not queued twice (the more urgent priority is
     kept); a scene being synced right now is queued once more, for after the
     running sync. The arguments stay ``(scene_id,)``: they are the job's
     identity in the queue and in the dead letters alike. ``rematch`` (a scan
-    hook: the file may have moved) travels as a keyword, so such jobs coalesce
-    among themselves.
+    hook: the file may have moved) and ``force`` travel as keywords, so such
+    jobs coalesce among themselves.
     """
-    if rematch:
-        sync_scene(scene_id, rematch=True, priority=priority)
-    else:
-        sync_scene(scene_id, priority=priority)
+    flags = {name: True for name, on in (("rematch", rematch), ("force", force)) if on}
+    sync_scene(scene_id, priority=priority, **flags)

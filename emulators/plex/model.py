@@ -182,6 +182,7 @@ class PlexItem:
     labels: list[str]
     actors: list[str]
     roles: list[str | None]  # the role text of each actor, same order
+    actor_thumbs: list[str | None]  # the photo URL of each actor (``tagging.thumb``), same order
     directors: list[str]
     writers: list[str]
     countries: list[str]
@@ -389,6 +390,7 @@ class Library:
                 labels=item.tag_names("label"),
                 actors=[t.tag for t in actors],
                 roles=[t.text for t in actors],
+                actor_thumbs=[t.thumb for t in actors],
                 directors=item.tag_names("director"),
                 writers=item.tag_names("writer"),
                 countries=item.tag_names("country"),

@@ -133,16 +133,24 @@ def _stop(exc: Exception) -> Failure:
     return Failure(f"Plex{where}: {reason}", code)
 
 
-def _sync_one(scene_id: str, tally: Tally) -> str:
+def _sync_one(scene_id: str, tally: Tally, force: bool = False) -> str:
     """Sync one scene; returns its outcome line. Raises Unavailable to stop the run."""
     from plexsync import dlq
     from plexsync.errors import ItemNotInPlex, OutsidePlex, SyncError, Unavailable
+    from plexsync.sync.mapping import field_policy
     from plexsync.sync.scene import sync_scene
     from plexsync.sync.worker import context
 
     try:
         settings = context.settings()
-        result = sync_scene(context.stash(), context.plex(), settings.path_map, scene_id)
+        result = sync_scene(
+            context.stash(),
+            context.plex(),
+            settings.path_map,
+            scene_id,
+            force=force,
+            policy=field_policy(settings),
+        )
     except Unavailable:
         raise
     except OutsidePlex as exc:
@@ -170,13 +178,13 @@ def _sync_one(scene_id: str, tally: Tally) -> str:
     return line
 
 
-def _run(scene_ids: list[str], jobs: int, tally: Tally, on_done) -> None:
+def _run(scene_ids: list[str], jobs: int, tally: Tally, on_done, force: bool = False) -> None:
     """Sync ``scene_ids`` on ``jobs`` threads; stops at the first unavailable server."""
     from plexsync.errors import Unavailable
 
     ids = iter(scene_ids)
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        running = {pool.submit(_sync_one, scene_id, tally): scene_id for scene_id in _take(ids, jobs * 2)}
+        running = {pool.submit(_sync_one, scene_id, tally, force): scene_id for scene_id in _take(ids, jobs * 2)}
         while running:
             done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
             for future in done:
@@ -188,7 +196,7 @@ def _run(scene_ids: list[str], jobs: int, tally: Tally, on_done) -> None:
                         other.cancel()
                     raise _stop(exc) from None
             for scene_id in _take(ids, jobs * 2 - len(running)):
-                running[pool.submit(_sync_one, scene_id, tally)] = scene_id
+                running[pool.submit(_sync_one, scene_id, tally, force)] = scene_id
 
 
 def _take(ids: Iterable[str], count: int) -> list[str]:
@@ -216,8 +224,16 @@ def _finish(tally: Tally) -> None:
 @click.option(
     "-j", "--jobs", type=click.IntRange(1, 16), default=4, show_default=True, help="Scenes synced at the same time."
 )
-def sync_command(scene_ids: tuple[str, ...], sync_all: bool, jobs: int) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Rewrite every field, the rating and the images, also those unchanged since PlexSync wrote them.",
+)
+def sync_command(scene_ids: tuple[str, ...], sync_all: bool, jobs: int, force: bool) -> None:
     """Sync SCENE_ID... (or --all) now, in this process.
+
+    Only what changed in Stash since the last sync is written; --force writes
+    everything again (after fields were edited in Plex by hand).
 
     Ends with "N synced, M failed, K outside Plex" (and how many wait for the
     Plex scan PlexSync asked for; outside Plex: no Plex item
@@ -243,10 +259,10 @@ def sync_command(scene_ids: tuple[str, ...], sync_all: bool, jobs: int) -> None:
     except Unavailable as exc:
         raise _stop(exc) from None
     if sync_all:
-        _sync_with_progress(ids, jobs, tally)
+        _sync_with_progress(ids, jobs, tally, force)
     else:
         try:
-            _run(ids, jobs, tally, click.echo)
+            _run(ids, jobs, tally, click.echo, force)
         finally:
             _finish(tally)
     click.echo(tally.summary())
@@ -257,7 +273,7 @@ def sync_command(scene_ids: tuple[str, ...], sync_all: bool, jobs: int) -> None:
         raise SystemExit(int(ExitCode.SYNC_FAILED))
 
 
-def _sync_with_progress(ids: list[str], jobs: int, tally: Tally) -> None:
+def _sync_with_progress(ids: list[str], jobs: int, tally: Tally, force: bool = False) -> None:
     from tqdm import tqdm
 
     click.echo(f"syncing {len(ids)} scene(s) from Stash")
@@ -271,7 +287,7 @@ def _sync_with_progress(ids: list[str], jobs: int, tally: Tally) -> None:
             bar.set_postfix_str(f"{tally.failed} failed, {tally.outside} outside Plex", refresh=False)
 
         try:
-            _run(ids, jobs, tally, on_done)
+            _run(ids, jobs, tally, on_done, force)
         finally:
             _finish(tally)
     if tally.failed > SHOW_FAILURES:

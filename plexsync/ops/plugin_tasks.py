@@ -35,6 +35,16 @@ def _playback(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     return "queued a copy of the plays, resume points and ratings made in Plex since the last copy"
 
 
+def _force_sync_all(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    from plexsync.tasks import sync_all
+
+    sync_all(force=True)
+    return (
+        "queued a forced Plex sync of every scene: every field, rating and image is written again, "
+        "also those edited in Plex by hand"
+    )
+
+
 def _dlq_list(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     letters = dlq.all_letters()
     if not letters:
@@ -84,6 +94,7 @@ def _match_report(args: dict[str, Any], server: dict[str, Any] | None) -> str:
 
 MODES = {
     "sync_all": _sync_all,
+    "force_sync_all": _force_sync_all,
     "status": _status,
     "doctor": _doctor,
     "dlq_list": _dlq_list,

@@ -34,6 +34,7 @@ from plexsync.playback.plex_state import ItemState, PlexState, View
 from plexsync.redact import redact
 from plexsync.stash.writer import StashWriter, stash_time, unix_time
 from plexsync.state import playback as state
+from plexsync.state import written
 
 log = logging.getLogger("plexsync.playback")
 
@@ -69,13 +70,9 @@ class Outcome:
 
 def _note_plex_rating(rating_key: int, rating: float | None) -> None:
     """Tell the Stash -> Plex sync that Plex's rating of the item already is ``rating``,
-    so the hook our Stash write fires sends nothing back.
-
-    Depends on ``plexsync.state.written.note_rating`` (the metadata sync's
-    per-item idempotence, another branch): until it is merged this is a no-op,
-    and the sync into Plex writes no rating at all.
-    """
-    return None
+    so the hook our Stash write fires sends nothing back (noted before the Stash
+    write: the hook can run before this call would return)."""
+    written.note_rating(rating_key, rating)
 
 
 class SceneFinder:

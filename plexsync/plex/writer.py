@@ -1,12 +1,14 @@
-"""Writing to Plex: find the items that hold a file, edit them, upload covers,
-ask for a scan of a folder.
+"""Writing to Plex: find the items that hold a file, read and edit them, rate
+them, upload posters and backgrounds, ask for a scan of a folder.
 
 Items are found through the writer's :class:`~plexsync.plex.index.PlexIndex`
 (one per writer, and one writer per process). Edits go out as ONE request per
 item in Plex's edit language, built by :mod:`plexsync.sync.mapping`.
 
 Every plexapi failure leaves this module as a :mod:`plexsync.errors` class
-with a redacted one-line reason.
+with a redacted one-line reason. Whatever is written into Plex is readable by
+every user of that Plex server, so a write holding a known secret (the Stash
+API key, a session cookie) is refused before it is sent.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from plexapi import utils as plex_utils
 from plexapi.exceptions import BadRequest, NotFound, Unauthorized
 from plexapi.server import PlexServer
 
-from plexsync.errors import SyncError, Transient, from_requests_error, from_status
+from plexsync.errors import Permanent, SyncError, Transient, from_requests_error, from_status
 from plexsync.matching.matcher import SceneMatch
 from plexsync.matching.paths import PathMap
 from plexsync.plex.index import PlexIndex, PlexTarget
+from plexsync.redact import holds_known_secret
 from plexsync.retrying import PLEX, RetryingSession
 
 __all__ = ["ItemGone", "PlexTarget", "PlexWriter"]
@@ -64,6 +67,27 @@ def _status_of(message: str) -> int | None:
         if code.isdigit():
             return int(code)
     return None
+
+
+#: Tag lists of a detail answer (``<Genre tag=..>``...), by the edit language's tag type.
+_TAG_ELEMENTS = {
+    "Genre": "genre",
+    "Collection": "collection",
+    "Label": "label",
+    "Director": "director",
+    "Role": "actor",
+}
+_ATTRIBUTES = ("title", "titleSort", "originalTitle", "summary", "studio", "contentRating", "originallyAvailableAt")
+#: The library identifier ``/:/rate`` names (plexapi's ``rate()``).
+LIBRARY_IDENTIFIER = "com.plexapp.plugins.library"
+
+
+def _refuse_secrets(what: str, values: Iterable[str]) -> None:
+    """Stop a write that would store a credential in Plex (the secrets this
+    process registered in :mod:`plexsync.redact`: the Stash API key, the Plex token)."""
+    for value in values:
+        if holds_known_secret(value):
+            raise Permanent(f"refusing to write a Stash or Plex credential into Plex ({what})")
 
 
 class PlexWriter:
@@ -111,8 +135,26 @@ class PlexWriter:
         query = plex_utils.joinArgs({"path": folder})
         _call("folder scan", lambda: self._server.query(f"/library/sections/{section_id}/refresh{query}"))
 
+    def read_item(self, target: PlexTarget) -> dict[str, object]:
+        """The item's current fields and complete tag lists (a detail request:
+        listings truncate tag lists), as :func:`plexsync.sync.mapping.seen_in_plex` reads them."""
+        container = _call("read item", lambda: self._server.query(f"/library/metadata/{target.rating_key}"))
+        element = next(iter(container), None)
+        if element is None:
+            self.forget_index()
+            raise ItemGone("Plex has no such item any more (read item)")
+        found: dict[str, object] = {name: element.get(name) for name in _ATTRIBUTES}
+        found["year"] = element.get("year")
+        found["userRating"] = element.get("userRating")
+        for child in element:
+            kind = _TAG_ELEMENTS.get(child.tag)
+            if kind:
+                found.setdefault(kind, []).append(child.get("tag") or "")  # type: ignore[union-attr]
+        return found
+
     def edit(self, target: PlexTarget, params: dict[str, str]) -> None:
         """Apply ``params`` to the item in one PUT (as plexapi's own ``edit``)."""
+        _refuse_secrets("edit", params.values())
         query = plex_utils.joinArgs({"type": target.item_type, "id": target.rating_key, **params})
         path = f"/library/sections/{target.section_id}/all{query}"
         try:
@@ -121,6 +163,22 @@ class PlexWriter:
             self.forget_index()
             raise
 
+    def rate(self, target: PlexTarget, rating: float) -> None:
+        """Set the item's user rating, 0-10 (plexapi's ``rate()``: ``PUT /:/rate``)."""
+        query = plex_utils.joinArgs({"key": target.rating_key, "identifier": LIBRARY_IDENTIFIER, "rating": rating})
+        try:
+            _call("rating", lambda: self._server.query(f"/:/rate{query}", method=self._server._session.put))
+        except ItemGone:
+            self.forget_index()
+            raise
+
     def upload_poster(self, target: PlexTarget, image: bytes) -> None:
-        path = f"/library/metadata/{target.rating_key}/posters"
-        _call("poster upload", lambda: self._server.query(path, method=self._server._session.post, data=image))
+        self._upload(target, "posters", image)
+
+    def upload_background(self, target: PlexTarget, image: bytes) -> None:
+        self._upload(target, "arts", image)
+
+    def _upload(self, target: PlexTarget, element: str, image: bytes) -> None:
+        path = f"/library/metadata/{target.rating_key}/{element}"
+        what = "poster upload" if element == "posters" else "background upload"
+        _call(what, lambda: self._server.query(path, method=self._server._session.post, data=image))

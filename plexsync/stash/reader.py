@@ -29,13 +29,17 @@ SCENE_FIELDS = """
 fragment PlexSyncSceneFields on Scene {
   id
   title
+  code
   details
+  director
   date
+  rating100
   files { path basename size }
   paths { screenshot }
-  studio { name }
-  tags { name }
-  performers { name }
+  studio { name parent_studio { name } }
+  tags { id name }
+  performers { id name image_path }
+  groups { group { name } }
 }
 """
 

@@ -1,1 +1,4 @@
-"""State shared by the workers and Stash (peewee): attempts, outages, posters; db.py says where it lives."""
+"""State shared by the workers and Stash (peewee): attempts, outages, what was written into Plex.
+
+db.py says where it lives.
+"""

@@ -1,4 +1,4 @@
-"""The state database: dead letters, attempt counts, outages, posters.
+"""The state database: dead letters, attempt counts, outages, what was written into Plex.
 
 Where it lives follows the queue. By default it is one SQLite file in the
 data directory, shared by every worker thread and consumer process on this
@@ -137,13 +137,13 @@ def upsert_target(*key: peewee.Field) -> dict[str, object]:
 def _models() -> list[type[peewee.Model]]:
     # Imported here so that every model is registered before create_tables.
     from plexsync import dlq
-    from plexsync.state import attempts, outage, placement, playback, posters, scans
+    from plexsync.state import attempts, outage, placement, playback, scans, written
 
     return [
         dlq.DeadLetter,
         attempts.JobAttempts,
         outage.Outage,
-        posters.PosterState,
+        written.WrittenGroup,
         scans.ScanRequest,
         placement.OutsideScene,
         playback.PlaybackRun,

@@ -1,7 +1,10 @@
-"""One scene's sync: Stash read -> mapping -> matching -> Plex write.
+"""One scene's sync: Stash read -> mapping -> matching -> only what changed, into Plex.
 
 Pure orchestration; every I/O step is a call on the reader or the writer,
-every decision about fields is in :mod:`plexsync.sync.mapping`.
+every decision about fields is in :mod:`plexsync.sync.mapping`, and what was
+written last is in :mod:`plexsync.state.written`. Per Plex item a sync sends
+at most one edit (the field groups whose digest changed), one ``/:/rate``,
+and one upload per changed image; nothing at all when nothing changed.
 """
 
 from __future__ import annotations
@@ -13,21 +16,45 @@ from plexsync.matching.matcher import WAITING, SceneMatch
 from plexsync.matching.paths import PathMap, path_key
 from plexsync.plex.writer import PlexTarget, PlexWriter
 from plexsync.stash.reader import StashReader
-from plexsync.state import placement, posters, scans
-from plexsync.sync.mapping import PlexMetadata, edit_params, scene_to_metadata
+from plexsync.state import placement, scans, written
+from plexsync.state.written import Written
+from plexsync.sync import portrait
+from plexsync.sync.mapping import (
+    DesiredState,
+    FieldGroup,
+    FieldPolicy,
+    canonical_digest,
+    desired_state,
+    edit_params,
+    seen_in_plex,
+)
+
+#: The image groups, by the writer method that uploads each.
+IMAGE_GROUPS = {"poster": "upload_poster", "background": "upload_background"}
 
 
 @dataclass
 class SyncResult:
-    metadata: PlexMetadata
+    desired: DesiredState
     targets: list[PlexTarget]
-    posters_uploaded: list[int] = field(default_factory=list)
+    #: Groups written, per rating key (images included; empty: nothing changed).
+    written: dict[int, list[str]] = field(default_factory=dict)
+    #: Groups left alone because they were changed in Plex ("keep manual Plex edits").
+    kept: dict[int, list[str]] = field(default_factory=dict)
     matched_by: str = "path"
+
+    @property
+    def posters_uploaded(self) -> list[int]:
+        return [key for key, groups in self.written.items() if "poster" in groups]
 
     def describe(self) -> str:
         keys = ",".join(str(t.rating_key) for t in self.targets)
         how = "" if self.matched_by == "path" else f" (matched by {self.matched_by})"
-        return f"{self.metadata.title!r} -> Plex item(s) {keys}{how}, {len(self.posters_uploaded)} poster(s) uploaded"
+        names = sorted({name for groups in self.written.values() for name in groups})
+        wrote = f"wrote {', '.join(names)}" if names else "nothing changed"
+        kept = sorted({name for groups in self.kept.values() for name in groups})
+        kept_text = f"; kept Plex's own {', '.join(kept)}" if kept else ""
+        return f"{self.desired.title!r} -> Plex item(s) {keys}{how}, {wrote}{kept_text}"
 
 
 def unmatched(plex: PlexWriter, found: SceneMatch[PlexTarget]) -> SyncError:
@@ -77,10 +104,13 @@ def sync_scene(
     scene_id: str,
     *,
     changed_since: float | None = None,
+    force: bool = False,
+    policy: FieldPolicy = FieldPolicy(),  # noqa: B008 - frozen
 ) -> SyncResult:
     """``changed_since``: a Stash scan saw the scene's files change then; what
     the index knows of them from before may be stale."""
-    return apply_scene(stash, plex, path_map, stash.scene(scene_id), changed_since=changed_since)
+    scene = stash.scene(scene_id)
+    return apply_scene(stash, plex, path_map, scene, changed_since=changed_since, force=force, policy=policy)
 
 
 def apply_scene(
@@ -90,9 +120,12 @@ def apply_scene(
     scene: dict,
     *,
     changed_since: float | None = None,
+    force: bool = False,
+    policy: FieldPolicy = FieldPolicy(),  # noqa: B008 - frozen
 ) -> SyncResult:
     """Sync a scene already read from Stash (one of a bulk sync's pages, or
-    :func:`sync_scene`'s own read)."""
+    :func:`sync_scene`'s own read). ``force``: write every group and image the
+    policy writes, whatever was written before (a user edited Plex by hand)."""
     scene_id = str(scene.get("id"))
     files = [f for f in scene.get("files") or [] if f.get("path")]
     if not files:
@@ -102,17 +135,91 @@ def apply_scene(
     if not targets:
         raise unmatched(plex, found)
     placement.clear(scene_id)
-    metadata = scene_to_metadata(scene)
+    desired = desired_state(scene, policy)
+    images: dict[str, str] = {}
+    cover = None
     screenshot_url = (scene.get("paths") or {}).get("screenshot")
-    # None also for Stash's placeholder: then no upload and no thumb.locked, so Plex keeps its own poster
-    cover = stash.download(screenshot_url) if screenshot_url else None
-    cover_digest = posters.digest(cover) if cover else None
-    result = SyncResult(metadata, targets, matched_by=found.outcome)
-    params = edit_params(metadata, lock_poster=cover is not None)
+    if screenshot_url and (desired.poster or desired.background):
+        # None also for Stash's placeholder: then no upload and no lock, so Plex keeps its own images
+        cover = stash.download(screenshot_url)
+    if cover:
+        images = {name: _image_digest(name, cover, desired) for name in IMAGE_GROUPS if getattr(desired, name)}
+    result = SyncResult(desired, targets, matched_by=found.outcome)
     for target in targets:
-        plex.edit(target, params)
-        if cover_digest and not posters.is_current(target.rating_key, cover_digest):
-            plex.upload_poster(target, cover)
-            posters.remember(target.rating_key, cover_digest)
-            result.posters_uploaded.append(target.rating_key)
+        _write(plex, target, desired, cover, images, result, force=force, keep_plex_edits=policy.keep_plex_edits)
     return result
+
+
+def _image_digest(name: str, cover: bytes, desired: DesiredState) -> str:
+    """The digest of the image a group uploads, from the cover alone (a cut
+    poster is digested as "this cover, cut": no image work when nothing changed)."""
+    digest = written.image_digest(cover)
+    return canonical_digest([digest, "portrait"]) if name == "poster" and desired.poster_shape == "portrait" else digest
+
+
+def _image(name: str, cover: bytes, desired: DesiredState) -> bytes:
+    if name == "poster" and desired.poster_shape == "portrait":
+        try:
+            return portrait.cut(cover)
+        except portrait.NotAnImage:
+            return cover  # Plex may still read it: better the cover than no poster
+    return cover
+
+
+def _write(
+    plex: PlexWriter,
+    target: PlexTarget,
+    desired: DesiredState,
+    cover: bytes | None,
+    images: dict[str, str],
+    result: SyncResult,
+    *,
+    force: bool,
+    keep_plex_edits: bool,
+) -> None:
+    """Send one item what changed since it was last written, remembering each
+    part only once Plex accepted it."""
+    key = target.rating_key
+    before = {} if force else written.of(key)
+    groups = [g for g in desired.groups.values() if force or _changed(before.get(g.name), g.digest)]
+    changed_images = [name for name, digest in images.items() if force or _changed(before.get(name), digest)]
+    if keep_plex_edits and not force:
+        groups = _without_plex_edits(plex, target, groups, before, result)
+    done = result.written.setdefault(key, [])
+    edits = [g for g in groups if g.params]
+    lock_poster = desired.lock and "poster" in changed_images
+    lock_art = desired.lock and "background" in changed_images
+    if edits or lock_poster or lock_art:
+        plex.edit(target, edit_params(edits, lock_poster=lock_poster, lock_art=lock_art))
+        written.remember(key, {g.name: Written(g.digest, g.seen_digest) for g in edits})
+        done += [g.name for g in edits]
+    rating = next((g for g in groups if g.name == "rating"), None)
+    if rating is not None:
+        plex.rate(target, rating.value)
+        written.remember(key, {"rating": Written(rating.digest, rating.seen_digest)})
+        done.append("rating")
+    for name in changed_images:
+        assert cover is not None
+        getattr(plex, IMAGE_GROUPS[name])(target, _image(name, cover, desired))
+        written.remember(key, {name: Written(images[name], images[name])})
+        done.append(name)
+
+
+def _changed(before: Written | None, digest: str) -> bool:
+    return before is None or before.sent != digest
+
+
+def _without_plex_edits(
+    plex: PlexWriter, target: PlexTarget, groups: list[FieldGroup], before: dict[str, Written], result: SyncResult
+) -> list[FieldGroup]:
+    """``groups`` minus those someone changed in Plex since we wrote them: Plex
+    shows something else than what we left there. One read, and only when a
+    group written before is about to be written again."""
+    again = [g for g in groups if g.name in before]
+    if not again:
+        return groups
+    item = plex.read_item(target)
+    edited = {g.name for g in again if canonical_digest(seen_in_plex(g.name, item)) != before[g.name].seen}
+    if edited:
+        result.kept[target.rating_key] = sorted(edited)
+    return [g for g in groups if g.name not in edited]

@@ -35,6 +35,7 @@ from plexsync.queue.instance import bootstrap
 from plexsync.redact import register_secret
 from plexsync.stash.reader import StashReader
 from plexsync.state import attempts, outage, placement
+from plexsync.sync.mapping import field_policy
 from plexsync.sync.scene import sync_scene
 
 log = logging.getLogger("plexsync.sync.worker")
@@ -215,14 +216,20 @@ def _wait_for_scan(scene_id: str, task: Task | None, settings: SyncSettings, exc
     raise WaitingForScan(exc.reason, tried, settings.retries + 1, delay) from None
 
 
-def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False) -> None:
+def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False, force: bool = False) -> None:
     # A rematch wants a Plex listing newer than its job: the first attempt's start is close enough.
     changed_since = ((attempts.of(task)[1] if task else None) or time.time()) if rematch else None
 
     def body(settings: SyncSettings) -> None:
         try:
             result = sync_scene(
-                context.stash(), context.plex(), settings.path_map, scene_id, changed_since=changed_since
+                context.stash(),
+                context.plex(),
+                settings.path_map,
+                scene_id,
+                changed_since=changed_since,
+                force=force,
+                policy=field_policy(settings),
             )
         except OutsidePlex as exc:
             if placement.record_outside(scene_id, exc.plex_path):
@@ -236,15 +243,15 @@ def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False) -> N
     _guarded(task, ("stash", "plex"), body)
 
 
-def run_sync_all(task: Task | None) -> None:
+def run_sync_all(task: Task | None, force: bool = False) -> None:
     from plexsync.tasks import PRIORITY_BULK, enqueue_scene
 
     def body(settings: SyncSettings) -> None:
         queued = 0
         for page in context.stash().scene_ids(BULK_PAGE_SIZE):
             for scene_id in page:
-                enqueue_scene(scene_id, priority=PRIORITY_BULK)
+                enqueue_scene(scene_id, priority=PRIORITY_BULK, force=force)
             queued += len(page)
-        log.info("sync all: queued %d scenes", queued)
+        log.info("%s: queued %d scenes", "force full sync" if force else "sync all", queued)
 
     _guarded(task, ("stash",), body)

@@ -11,7 +11,7 @@ import pytest
 from graphql import parse, validate
 
 from plexsync.stash.reader import ALL_QUERIES
-from plexsync.sync.mapping import edit_params, scene_to_metadata
+from plexsync.sync.mapping import FieldPolicy, desired_state, edit_params
 from tests.support import SHARED, real_stash_schema
 
 PLEX_SPEC = SHARED / "plex-api-spec" / "plex-api-spec.yaml"
@@ -35,7 +35,7 @@ def spec_pattern(template: str) -> re.Pattern[str]:
 
 def test_every_plex_path_we_write_to_is_in_the_spec():
     patterns = [spec_pattern(path) for path in spec_paths()]
-    for path in ("/library/sections/3/all", "/library/metadata/42/posters"):
+    for path in ("/library/sections/3/all", "/library/metadata/42/posters", "/library/metadata/42/arts", "/:/rate"):
         assert any(p.match(path) for p in patterns), path
 
 
@@ -46,14 +46,22 @@ def test_every_edit_parameter_we_send_is_documented_for_the_edit_endpoint():
     scene = {
         "id": "1",
         "title": "t",
+        "code": "c-1",
         "details": "d",
+        "director": "dir",
         "date": "2020-01-02",
-        "studio": {"name": "s"},
+        "rating100": 40,
+        "studio": {"name": "s", "parent_studio": {"name": "p"}},
         "tags": [{"name": "a"}],
-        "performers": [],
+        "performers": [{"id": "3", "name": "n", "image_path": "http://stash/performer/3/image?t=1"}],
+        "groups": [{"group": {"name": "g"}}],
     }
-    for name in edit_params(scene_to_metadata(scene), lock_poster=True):
+    policy = FieldPolicy(label_tags=("a",), content_rating="X", sort_title="{title}", performer_photos="http://photos")
+    sent = edit_params(desired_state(scene, policy).groups.values(), lock_poster=True, lock_art=True)
+    assert "actor[0].tagging.thumb" in sent
+    for name in sent:
         generic = re.sub(r"^\w+\.(value|locked)$", r"field.\1", name)
         generic = re.sub(r"^\w+\[\d+\]\.tag\.tag$", "tagtype[idx].tag.tag", generic)
+        generic = re.sub(r"^\w+\[\d+\]\.tagging\.\w+$", "tagtype[idx].tagging.object", generic)
         generic = re.sub(r"^\w+\[\]\.tag$", "tagtype[].tag", generic)
         assert generic in documented, name

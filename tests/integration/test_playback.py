@@ -249,3 +249,33 @@ def test_a_kind_switched_off_is_not_copied(world: World) -> None:
 
     read = scene(world, scene_id)
     assert (read["play_count"], read["rating100"], read["resume_time"]) == (0, None, 30.0)
+
+
+def test_a_rating_copied_from_plex_comes_back_as_no_plex_write(world: World) -> None:
+    """The loop issue #10 forbids: the copy writes ``rating100`` through ``sceneUpdate``,
+    Stash fires ``Scene.Update.Post``, the hook queues a sync into Plex. The copy
+    noted first that Plex already holds that rating (``written.note_rating``), and
+    every other field was written by an earlier sync, so that sync sends nothing."""
+    scene_id, rating_key = world.add_scene("loop", title="Loop")
+    world.start_consumer()
+    world.host.attach()
+    world.host.run_task("Sync all scenes")
+    wait_until(lambda: world.plex.item(rating_key).title == "Loop" and world.queued() == 0, message="first sync")
+    hooks_before = sum(inv.kind == "hook" for inv in world.host.invocations)
+    before, syncs_before = len(world.plex.requests), world.logs().count(f"scene {scene_id} synced")
+
+    world.plex.rate(rating_key, 7.0)
+    copy_from_plex(world)
+
+    assert scene(world, scene_id)["rating100"] == 70
+    wait_until(
+        lambda: sum(inv.kind == "hook" for inv in world.host.invocations) > hooks_before,
+        message="Stash fired the scene hook for the rating",
+    )
+    wait_until(
+        lambda: world.logs().count(f"scene {scene_id} synced") > syncs_before and world.queued() == 0,
+        message="the hook's sync ran",
+    )
+    plex_writes = [r for r in world.plex.requests[before:] if r.method in ("PUT", "POST")]
+    assert plex_writes == [], plex_writes
+    assert world.plex.item(rating_key).user_rating == 7.0

@@ -76,7 +76,8 @@ def assert_nothing_kept_locally(world: World) -> None:
 
 def test_hooks_and_sync_all_through_three_consumers_each_cover_uploaded_once(shared_world: World):
     """What was last written to each item is shared: a second full sync, whichever
-    consumer takes each scene, uploads no cover again."""
+    consumer takes each scene, sends no edit and uploads no cover again (nor does
+    the first one for the scene the hook synced)."""
     world = shared_world
     scenes = world.add_scenes(60, prefix="e2e")
     world.plex.faults.add(".*", delay=0.02)
@@ -85,10 +86,14 @@ def test_hooks_and_sync_all_through_three_consumers_each_cover_uploaded_once(sha
     wait_until(lambda: world.plex.item(scenes[0][1]).title == "e2e title 0", message="the hook's sync")
     sync_all(world)
     wait_all_synced(world, scenes, "e2e")
-    sync_all(world)  # again: every edit is sent, no cover is
-    wait_until(lambda: plex_requests(world, "PUT", EDIT) == 1 + 2 * len(scenes), timeout=120, message="second pass")
+    sync_all(world)  # again: nothing changed, nothing is sent
+    wait_until(
+        lambda: len(log_lines(world, r"scene \d+ synced")) == 1 + 2 * len(scenes), timeout=120, message="second pass"
+    )
     wait_until(lambda: world.queued() == 0, message="queue drained")
+    assert plex_requests(world, "PUT", EDIT) == len(scenes)
     assert plex_requests(world, "POST", POSTER) == len(scenes)
+    assert len(log_lines(world, r"scene \d+ synced: .*nothing changed$")) == 1 + len(scenes)
     assert world.dead_letters() == []
     worked = [len(re.findall(r"scene \d+ synced", consumer.log())) for consumer in consumers]
     assert all(worked), worked  # every consumer took jobs

@@ -100,7 +100,8 @@ def test_one_sync_sends_one_edit_and_uploads_the_cover_only_when_it_changed(worl
 
     # The first sync of a worker also builds its Plex index (a few GETs).
     first = sync_and_count(lambda: edit_scene(world, scene_id, title="First"))
-    assert [r.method for r in first if r.method != "GET"] == ["PUT", "POST"]
+    # the cover as the poster and as the background
+    assert [r.method for r in first if r.method != "GET"] == ["PUT", "POST", "POST"]
     assert world.plex.item(rating_key).title == "First"
 
     stash_before = len(world.stash.requests)
@@ -117,8 +118,9 @@ def test_one_sync_sends_one_edit_and_uploads_the_cover_only_when_it_changed(worl
         edit_scene(world, scene_id, title="Third")
 
     third = sync_and_count(new_cover)
-    assert [r.method for r in third] == ["PUT", "POST"]
-    assert next(r.path for r in third if r.method == "POST") == f"/library/metadata/{rating_key}/posters"
+    assert [r.method for r in third] == ["PUT", "POST", "POST"]
+    posts = [r.path for r in third if r.method == "POST"]
+    assert posts == [f"/library/metadata/{rating_key}/posters", f"/library/metadata/{rating_key}/arts"]
     assert world.plex.item(rating_key).poster == world.stash.screenshot(scene_id)
 
 

@@ -83,3 +83,48 @@ def test_stash_loads_the_manifest_settings_as_config_py_declares_them():
             setting.stash_type,
         ), setting.key
         assert setting.display_name.strip() and setting.description.strip(), setting.key
+
+
+def _settings(**stored):
+    from plexsync.config import SyncSettings
+
+    return SyncSettings.resolve({"plex_url": "http://plex:32400", "plex_token": "tok3n", **stored}, environ={})
+
+
+def test_field_policy_settings_have_real_defaults():
+    settings = _settings()
+    assert settings.skip_fields == frozenset() and settings.lock_fields is True
+    assert settings.keep_plex_edits is False and settings.max_genres == 200
+    assert (settings.content_rating, settings.sort_title, settings.performer_photos) == ("", "", "")
+
+
+def test_booleans_read_as_stash_stores_them():
+    assert _settings(lock_fields=False).lock_fields is False
+    assert _settings(keep_plex_edits=True).keep_plex_edits is True
+    assert _settings(lock_fields="off").lock_fields is False
+    with pytest.raises(ConfigError, match=r"^PLEXSYNC_LOCK_FIELDS: 'maybe' is not on or off \(true/false\)$"):
+        _settings(lock_fields="maybe")
+
+
+def test_skip_fields_names_known_fields_only():
+    assert _settings(skip_fields=" Rating ,poster").skip_fields == {"rating", "poster"}
+    with pytest.raises(ConfigError, match=r"^PLEXSYNC_SKIP_FIELDS: 'tittle' is not one of title, "):
+        _settings(skip_fields="tittle")
+
+
+def test_sort_title_template_placeholders_are_checked():
+    assert _settings(sort_title="{studio} {date}").sort_title == "{studio} {date}"
+    with pytest.raises(ConfigError, match=r"^PLEXSYNC_SORT_TITLE: \{year\} is not one of"):
+        _settings(sort_title="{year} {title}")
+    with pytest.raises(ConfigError, match="is not a template"):
+        _settings(sort_title="{title")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://user:pw@photos:8080", "http://photos:8080/?apikey=abc", "http://photos#x", "ftp://photos"],
+)
+def test_the_performer_photo_address_carries_no_credential(url):
+    with pytest.raises(ConfigError, match=r"^PLEXSYNC_PERFORMER_PHOTOS: "):
+        _settings(performer_photos=url)
+    assert _settings(performer_photos="https://photos.lan/stash/").performer_photos == "https://photos.lan/stash"
