@@ -57,10 +57,6 @@ def _dlq_retry(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     return f"re-queued {len(outcome.queued)} dead letter(s); each stays listed until its retry succeeds"
 
 
-def _dlq_purge(args: dict[str, Any], server: dict[str, Any] | None) -> str:
-    return f"removed {dlq.purge(0)} dead letter(s)"
-
-
 def _status(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     from plexsync.ops import status
 
@@ -99,7 +95,6 @@ MODES = {
     "doctor": _doctor,
     "dlq_list": _dlq_list,
     "dlq_retry": _dlq_retry,
-    "dlq_purge": _dlq_purge,
     "match_report": _match_report,
     "playback": _playback,
 }
