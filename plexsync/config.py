@@ -193,6 +193,16 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
         "In auto mode, a worker the plugin started stops after this long with nothing queued, scheduled or running",
         "NUMBER",
     ),
+    Setting(
+        "reconcile_interval",
+        _number(float, 0),
+        "60",
+        "Reconcile every (minutes)",
+        "How often the worker looks for scene changes Stash fires no hook for (Auto Tag, merging scenes or "
+        "performers) and syncs those scenes; 0 turns it off. Each look is a few Stash queries; an hour keeps "
+        "that negligible while such changes still reach Plex the same hour.",
+        "NUMBER",
+    ),
 )
 
 
@@ -315,6 +325,7 @@ class SyncSettings:
     dlq_retention_days: float
     worker_mode: str
     worker_idle_exit: float
+    reconcile_interval: float
 
     @classmethod
     def resolve(

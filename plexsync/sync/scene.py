@@ -13,7 +13,7 @@ from plexsync.matching.matcher import WAITING, SceneMatch
 from plexsync.matching.paths import PathMap, path_key
 from plexsync.plex.writer import PlexTarget, PlexWriter
 from plexsync.stash.reader import StashReader
-from plexsync.state import placement, posters, scans
+from plexsync.state import placement, posters, relations, scans
 from plexsync.sync.mapping import PlexMetadata, edit_params, scene_to_metadata
 
 
@@ -115,4 +115,5 @@ def apply_scene(
             plex.upload_poster(target, cover)
             posters.remember(target.rating_key, cover_digest)
             result.posters_uploaded.append(target.rating_key)
+    relations.remember(scene_id, scene)
     return result

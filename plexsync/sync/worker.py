@@ -248,3 +248,56 @@ def run_sync_all(task: Task | None) -> None:
         log.info("sync all: queued %d scenes", queued)
 
     _guarded(task, ("stash",), body)
+
+
+def run_sync_related(kind: str, change: str, object_id: str, sources: list[str], task: Task | None) -> None:
+    from plexsync.sync import related
+    from plexsync.tasks import PRIORITY_BULK, enqueue_scene
+
+    def body(settings: SyncSettings) -> None:
+        queued = related.fan_out(
+            context.stash(),
+            kind,
+            change,
+            object_id,
+            sources,
+            BULK_PAGE_SIZE,
+            lambda scene_id: enqueue_scene(scene_id, priority=PRIORITY_BULK),
+        )
+        merged = f" (and merged tag(s) {', '.join(sources)})" if sources else ""
+        log.info("%s %s %s%s: queued %d scene(s)", kind, object_id, _CHANGED[change], merged, queued)
+
+    _guarded(task, ("stash",), body)
+
+
+_CHANGED = {"update": "changed", "destroy": "deleted", "merge": "merged into"}
+
+
+def run_reconcile(task: Task | None) -> None:
+    from plexsync.sync import related
+    from plexsync.tasks import PRIORITY_BULK, enqueue_scene
+
+    def body(settings: SyncSettings) -> None:
+        outcome = related.reconcile(
+            context.stash(), BULK_PAGE_SIZE, lambda scene_id: enqueue_scene(scene_id, priority=PRIORITY_BULK)
+        )
+        log.info("%s", outcome.describe())
+
+    _guarded(task, ("stash",), body)
+
+
+def queue_reconcile_if_due() -> None:
+    """Queue a reconcile when the interval has passed since the last one started
+    (anywhere: the claim is shared state). Quiet when Stash cannot be asked:
+    the jobs that need Stash report that."""
+    from plexsync.state import reconcile
+    from plexsync.tasks import PRIORITY_EDIT
+    from plexsync.tasks import reconcile as reconcile_task
+
+    try:
+        interval = context.settings().reconcile_interval
+    except SyncError as exc:
+        log.debug("reconcile not scheduled: %s", exc)
+        return
+    if interval > 0 and reconcile.claim_due(interval * 60):
+        reconcile_task(priority=PRIORITY_EDIT)

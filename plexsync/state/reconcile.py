@@ -1,0 +1,62 @@
+"""Where the reconcile of scenes changed without a hook got to, and when it last ran.
+
+The watermark is the ``updated_at`` of the newest scene change already handled,
+as Stash itself wrote it: Stash compares that column as text, so a value in
+its own format is the only one that compares right. One row, shared by every
+worker (with ``PLEXSYNC_DATABASE_URL``, by every machine), so that several
+consumers' schedulers start one reconcile per interval, not one each.
+"""
+
+from __future__ import annotations
+
+import time
+
+import peewee
+
+from plexsync.state.db import BaseModel, locked, transactional
+
+_ROW = "scenes"
+
+
+class ReconcileState(BaseModel):
+    name = peewee.CharField(primary_key=True)
+    #: Stash's updated_at of the newest scene change handled (None: no run yet).
+    watermark = peewee.CharField(null=True)
+    started_at = peewee.DoubleField(null=True)
+    finished_at = peewee.DoubleField(null=True)
+
+
+def _row() -> ReconcileState | None:
+    return locked(ReconcileState.select().where(ReconcileState.name == _ROW)).first()
+
+
+@transactional
+def claim_due(interval_seconds: float, now: float | None = None) -> bool:
+    """True (and the run's start recorded) when no run started in the last interval."""
+    now = time.time() if now is None else now
+    row = _row()
+    if row is None:
+        ReconcileState.create(name=_ROW, started_at=now)
+        return True
+    if row.started_at is not None and 0 <= now - row.started_at < interval_seconds:
+        return False
+    ReconcileState.update(started_at=now).where(ReconcileState.name == _ROW).execute()
+    return True
+
+
+def watermark() -> str | None:
+    row = ReconcileState.get_or_none(ReconcileState.name == _ROW)
+    return row.watermark if row else None
+
+
+@transactional
+def advance(new_watermark: str) -> None:
+    """Record a run that finished: every change up to ``new_watermark`` was queued."""
+    if _row() is None:
+        ReconcileState.create(name=_ROW, started_at=time.time())
+    ReconcileState.update(watermark=new_watermark, finished_at=time.time()).where(ReconcileState.name == _ROW).execute()
+
+
+def last_finished() -> float | None:
+    row = ReconcileState.get_or_none(ReconcileState.name == _ROW)
+    return row.finished_at if row else None
