@@ -199,8 +199,9 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
         "60",
         "Reconcile every (minutes)",
         "How often the worker looks for scene changes Stash fires no hook for (Auto Tag, merging scenes or "
-        "performers) and syncs those scenes; 0 turns it off. Each look is a few Stash queries; an hour keeps "
-        "that negligible while such changes still reach Plex the same hour.",
+        "performers) and syncs those scenes; 0 turns it off. A worker started after the interval passed "
+        "(auto mode) looks at once. Each look is a few Stash queries; an hour keeps that negligible while "
+        "such changes still reach Plex within the hour.",
         "NUMBER",
     ),
 )

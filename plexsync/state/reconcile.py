@@ -22,6 +22,10 @@ class ReconcileState(BaseModel):
     name = peewee.CharField(primary_key=True)
     #: Stash's updated_at of the newest scene change handled (None: no run yet).
     watermark = peewee.CharField(null=True)
+    #: The scenes changed in that very second that were queued, comma-separated:
+    #: Stash keeps whole seconds, so the next run looks at that second again and
+    #: skips these (a scene changed then after the run passed it is not lost).
+    queued_at_watermark = peewee.TextField(null=True)
     started_at = peewee.DoubleField(null=True)
     finished_at = peewee.DoubleField(null=True)
 
@@ -44,17 +48,27 @@ def claim_due(interval_seconds: float, now: float | None = None) -> bool:
     return True
 
 
-def watermark() -> str | None:
+#: More scenes than this changed in one second are not remembered (they are queued once more).
+MAX_REMEMBERED = 10_000
+
+
+def watermark() -> tuple[str | None, set[str]]:
+    """Stash's updated_at the last run got to (None: no run yet), and the scenes of that second it queued."""
     row = ReconcileState.get_or_none(ReconcileState.name == _ROW)
-    return row.watermark if row else None
+    if row is None:
+        return None, set()
+    return row.watermark, set(filter(None, (row.queued_at_watermark or "").split(",")))
 
 
 @transactional
-def advance(new_watermark: str) -> None:
+def advance(new_watermark: str, queued_then: set[str]) -> None:
     """Record a run that finished: every change up to ``new_watermark`` was queued."""
     if _row() is None:
         ReconcileState.create(name=_ROW, started_at=time.time())
-    ReconcileState.update(watermark=new_watermark, finished_at=time.time()).where(ReconcileState.name == _ROW).execute()
+    remembered = ",".join(sorted(queued_then)) if len(queued_then) <= MAX_REMEMBERED else ""
+    ReconcileState.update(watermark=new_watermark, queued_at_watermark=remembered, finished_at=time.time()).where(
+        ReconcileState.name == _ROW
+    ).execute()
 
 
 def last_finished() -> float | None:

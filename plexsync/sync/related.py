@@ -91,25 +91,35 @@ def reconcile(stash: StashReader, page_size: int, enqueue: Enqueue) -> Reconcile
     there before PlexSync watched, and "Sync all scenes" is for that. The
     bound ``newest`` is read first and every page stops at it, so a scene
     edited during the run is left for the next one rather than skipped.
-    Stash keeps whole seconds; the lower bound is inclusive, so a scene changed
-    in the same second as the last run's newest is not lost (and a scene
-    changed then and already queued is queued once more: a sync is idempotent).
+    Stash keeps whole seconds, so the window includes the last run's second
+    (a scene changed in it after that run passed it is not lost) and skips the
+    scenes of that second the last run queued.
     """
     newest = stash.newest_scene_change()
-    since = reconcile_state.watermark()
-    if since is None:
-        reconcile_state.advance(newest or "")
-        return ReconcileOutcome(0, 0, newest, first_run=True)
+    since, queued_then = reconcile_state.watermark()
+    if since is None or not newest:
+        at_newest = {s["id"] for page in _at(stash, newest, page_size) for s in page} if newest else set()
+        reconcile_state.advance(newest or since or "", at_newest)
+        return ReconcileOutcome(0, 0, newest, first_run=since is None)
     once = _Once(enqueue)
-    if newest and newest != since:
+    at_newest = queued_then
+    if newest != since:
+        at_newest = set()
         # an empty watermark: the library was empty at the first run, so every scene is new
         window = {"updated_at": {"value": since, "value2": newest, "modifier": "BETWEEN"}} if since else {}
         for page in stash.changed_scenes(window, page_size):
-            once(scene["id"] for scene in page)
+            fresh = [s for s in page if not (s["updated_at"] == since and s["id"] in queued_then)]
+            once(s["id"] for s in fresh)
+            at_newest.update(s["id"] for s in fresh if s["updated_at"] == newest)
     changed = len(once.seen)
     orphaned = _vanished(stash, page_size, once)
-    reconcile_state.advance(newest or since)
-    return ReconcileOutcome(changed, orphaned, newest or since)
+    reconcile_state.advance(newest, at_newest)
+    return ReconcileOutcome(changed, orphaned, newest)
+
+
+def _at(stash: StashReader, moment: str, page_size: int) -> Iterable[list[dict]]:
+    """The scenes whose updated_at is ``moment``."""
+    return stash.changed_scenes({"updated_at": {"value": moment, "modifier": "EQUALS"}}, page_size)
 
 
 def _vanished(stash: StashReader, page_size: int, once: _Once) -> int:
