@@ -30,8 +30,10 @@ class ReconcileState(BaseModel):
     finished_at = peewee.DoubleField(null=True)
 
 
-def _row() -> ReconcileState | None:
-    return locked(ReconcileState.select().where(ReconcileState.name == _ROW)).first()
+def _row() -> ReconcileState:
+    """The one row, locked; created first if missing (by whichever worker gets there first)."""
+    ReconcileState.insert(name=_ROW).on_conflict_ignore().execute()
+    return locked(ReconcileState.select().where(ReconcileState.name == _ROW)).get()
 
 
 @transactional
@@ -39,9 +41,6 @@ def claim_due(interval_seconds: float, now: float | None = None) -> bool:
     """True (and the run's start recorded) when no run started in the last interval."""
     now = time.time() if now is None else now
     row = _row()
-    if row is None:
-        ReconcileState.create(name=_ROW, started_at=now)
-        return True
     if row.started_at is not None and 0 <= now - row.started_at < interval_seconds:
         return False
     ReconcileState.update(started_at=now).where(ReconcileState.name == _ROW).execute()
@@ -63,8 +62,7 @@ def watermark() -> tuple[str | None, set[str]]:
 @transactional
 def advance(new_watermark: str, queued_then: set[str]) -> None:
     """Record a run that finished: every change up to ``new_watermark`` was queued."""
-    if _row() is None:
-        ReconcileState.create(name=_ROW, started_at=time.time())
+    _row()
     remembered = ",".join(sorted(queued_then)) if len(queued_then) <= MAX_REMEMBERED else ""
     ReconcileState.update(watermark=new_watermark, queued_at_watermark=remembered, finished_at=time.time()).where(
         ReconcileState.name == _ROW

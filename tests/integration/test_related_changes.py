@@ -151,7 +151,8 @@ def test_renaming_a_group_syncs_the_scenes_in_it(world: World):
     assert world.logs().count(f"scene {outside} synced") == 1
 
 
-def test_merging_two_tags_leaves_no_item_with_the_old_tags(world: World):
+def test_merging_two_tags_leaves_no_item_with_the_old_tags(shared_world: World):
+    world = shared_world
     stash = world.stash
     old, older, new, other = (stash.add_tag(n) for n in ("Old", "Older", "New", "Other"))
     _, only_old = world.add_scene("only-old", title="Only old", tag_ids=[old])
@@ -199,10 +200,11 @@ def test_destroying_a_tag_or_performers_removes_them_from_every_affected_item(wo
     assert world.plex.item(three).actors == ["Cy"]
 
 
-def test_changes_without_a_hook_reach_plex_through_the_reconcile(world: World):
+def test_changes_without_a_hook_reach_plex_through_the_reconcile(shared_world: World):
     """Auto Tag adds tags through Stash's scene store (its updated_at moves, no hook
     fires); performerMerge rewrites the join table and deletes the merged
     performers (no hook, no updated_at): tests/emulators/test_stash_related_mutations.py."""
+    world = shared_world
     stash = world.stash
     clock = SteppedClock()
     stash.clock = clock  # Stash keeps whole seconds: the changes below must come in a later one
@@ -239,7 +241,8 @@ def test_changes_without_a_hook_reach_plex_through_the_reconcile(world: World):
     assert edited_items(world, count) == set()
 
 
-def test_the_reconcile_is_checked_every_minute_and_queued_once_per_interval(world: World):
+def test_the_reconcile_is_checked_every_minute_and_queued_once_per_interval(shared_world: World):
+    world = shared_world
     probe = (
         "import datetime; from huey_config import huey\n"
         "print(sorted(t.name for t in huey.read_periodic(datetime.datetime(2026, 1, 1, 5, 24))))"
