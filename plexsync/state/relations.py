@@ -85,8 +85,9 @@ def forget_objects(kind: str, object_ids: Iterable[str]) -> None:
         ).execute()
 
 
-def forget_scene(scene_id: str) -> None:
-    SceneRelation.delete().where(SceneRelation.scene_id == scene_id).execute()
+def forget_scene(scene_id: str) -> int:
+    """Drop a scene's rows; how many there were (0: its sync never succeeded)."""
+    return SceneRelation.delete().where(SceneRelation.scene_id == scene_id).execute()
 
 
 def _numeric(scene_id: str) -> tuple[int, str]:

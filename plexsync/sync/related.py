@@ -62,8 +62,9 @@ def fan_out(
             once(page)
     gone = [object_id] if change == "destroy" else list(sources)
     if gone:
+        # The rows stay: each scene's sync rewrites its own, and one that finds its scene
+        # deleted in Stash tells by them that it was synced before (no dead letter then).
         once(relations.scenes_using(kind, gone))
-        relations.forget_objects(kind, gone)  # each of those scenes is queued; its sync writes its own rows
     return len(once.seen)
 
 
@@ -132,5 +133,5 @@ def _vanished(stash: StashReader, page_size: int, once: _Once) -> int:
         gone = known - stash.object_ids(kind, page_size)
         if gone:
             once(relations.scenes_using(kind, gone))
-            relations.forget_objects(kind, gone)
+            relations.forget_objects(kind, gone)  # found once: a scene whose sync fails is not queued every run
     return len(once.seen) - before

@@ -27,6 +27,7 @@ from plexsync.errors import (
     NotScannedYet,
     OutsidePlex,
     Permanent,
+    SceneNotFound,
     SyncError,
     Unavailable,
 )
@@ -34,7 +35,7 @@ from plexsync.plex.writer import PlexWriter
 from plexsync.queue.instance import bootstrap
 from plexsync.redact import register_secret
 from plexsync.stash.reader import StashReader
-from plexsync.state import attempts, outage, placement
+from plexsync.state import attempts, outage, placement, relations
 from plexsync.sync.scene import sync_scene
 
 log = logging.getLogger("plexsync.sync.worker")
@@ -225,11 +226,19 @@ def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False) -> N
                 context.stash(), context.plex(), settings.path_map, scene_id, changed_since=changed_since
             )
         except OutsidePlex as exc:
+            relations.forget_scene(scene_id)  # Plex shows nothing of it: no change reaches it through Plex
             if placement.record_outside(scene_id, exc.plex_path):
                 log.info("scene %s not synced: %s", scene_id, exc.reason)
             return
         except NotScannedYet as exc:
             _wait_for_scan(scene_id, task, settings, exc)
+            return
+        except SceneNotFound:
+            # Synced before, gone now (deleted or merged away; a fan-out found it by what it showed):
+            # nothing is left to do, so no dead letter. A scene never synced still gets one.
+            if not relations.forget_scene(scene_id):
+                raise
+            log.info("scene %s is gone from Stash (deleted or merged); nothing to sync", scene_id)
             return
         log.info("scene %s synced: %s", scene_id, result.describe())
 

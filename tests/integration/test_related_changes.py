@@ -200,6 +200,20 @@ def test_destroying_a_tag_or_performers_removes_them_from_every_affected_item(wo
     assert world.plex.item(three).actors == ["Cy"]
 
 
+def test_a_scene_deleted_since_its_sync_is_not_a_dead_letter_when_its_tag_goes(world: World):
+    """Destroy fan-outs find scenes by what their last sync showed, deleted ones too."""
+    doomed = world.stash.add_tag("Doomed")
+    gone, _ = world.add_scene("gone", title="Gone", tag_ids=[doomed])
+    _, stays = world.add_scene("stays", title="Stays", tag_ids=[doomed])
+    first_sync(world)
+    mutate(world, "mutation($in: SceneDestroyInput!) { sceneDestroy(input: $in) }", **{"in": {"id": gone}})
+    mutate(world, "mutation($in: TagDestroyInput!) { tagDestroy(input: $in) }", **{"in": {"id": doomed}})
+    wait_until(lambda: world.plex.item(stays).genres == [], message="tag destroy")
+    wait_until(lambda: f"scene {gone} is gone from Stash" in world.logs(), message="deleted scene skipped")
+    synced(world)  # no dead letter
+    assert {row["scene_id"] for row in world.state_rows("scene_relation")} == set()
+
+
 def test_changes_without_a_hook_reach_plex_through_the_reconcile(shared_world: World):
     """Auto Tag adds tags through Stash's scene store (its updated_at moves, no hook
     fires); performerMerge rewrites the join table and deletes the merged
