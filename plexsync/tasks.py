@@ -60,14 +60,6 @@ def reconcile(task: Task | None = None) -> None:
     worker.run_reconcile(task)
 
 
-@huey.periodic_task(crontab())
-def reconcile_when_due() -> None:
-    """Every minute: queue :func:`reconcile` when the *Reconcile every* setting says one is due."""
-    from plexsync.sync import worker
-
-    worker.queue_reconcile_if_due()
-
-
 @huey.periodic_task(crontab(minute="23"))
 def cleanup() -> None:
     """Hourly: expire dead letters and stale state, keep the SQLite files small."""

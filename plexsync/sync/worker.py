@@ -295,18 +295,24 @@ def run_reconcile(task: Task | None) -> None:
     _guarded(task, ("stash",), body)
 
 
-def queue_reconcile_if_due() -> None:
+def queue_reconcile_if_due() -> bool:
     """Queue a reconcile when the interval has passed since the last one started
-    (anywhere: the claim is shared state). Quiet when Stash cannot be asked:
-    the jobs that need Stash report that."""
+    (anywhere: the claim is shared state); True when it did.
+
+    The settings a job read last will do (no Stash request a minute for this);
+    only a worker that has run none asks Stash. Quiet when Stash cannot be
+    asked: the jobs that need Stash report that.
+    """
     from plexsync.state import reconcile
     from plexsync.tasks import PRIORITY_EDIT
     from plexsync.tasks import reconcile as reconcile_task
 
     try:
-        interval = context.settings().reconcile_interval
+        interval = (context.current_settings() or context.settings()).reconcile_interval
     except SyncError as exc:
         log.debug("reconcile not scheduled: %s", exc)
-        return
-    if interval > 0 and reconcile.claim_due(interval * 60):
-        reconcile_task(priority=PRIORITY_EDIT)
+        return False
+    if interval <= 0 or not reconcile.claim_due(interval * 60):
+        return False
+    reconcile_task(priority=PRIORITY_EDIT)
+    return True

@@ -67,12 +67,10 @@ def test_dlq_commands_list_show_retry_and_purge(world: World):
 
 
 def test_periodic_cleanup_is_scheduled_hourly(world: World):
-    """The consumer's scheduler asks huey which periodic tasks are due; ask it too (the
-    reconcile's every-minute check is tests/integration/test_related_changes.py's)."""
+    """The consumer's scheduler asks huey which periodic tasks are due; ask it too."""
     probe = (
         "import datetime; from huey_config import huey;"
-        "due = lambda h, m: [t.name for t in huey.read_periodic(datetime.datetime(2026, 1, 1, h, m))"
-        " if t.name != 'reconcile_when_due'];"
+        "due = lambda h, m: [t.name for t in huey.read_periodic(datetime.datetime(2026, 1, 1, h, m))];"
         "print([due(0, 23), due(5, 23), due(5, 24)])"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, env=world.env)

@@ -6,7 +6,7 @@ emulator, which fires the hooks real Stash fires (with the input real Stash
 sends, tests/emulators/test_stash_related_mutations.py) through the plugin
 host; a real ``huey_consumer`` runs the fan-out job and the scene syncs it
 queues. What fires no hook at all (Auto Tag, performerMerge) is caught by the
-reconcile, queued here the way the consumer's every-minute check queues it.
+reconcile, queued here the way the consumer's every-minute clock queues it.
 """
 
 from __future__ import annotations
@@ -50,13 +50,13 @@ def mutate(world: World, query: str, **variables: Any) -> dict[str, Any]:
     return response.json()["data"]
 
 
-def run_in_worker_env(world: World, code: str) -> str:
+def run_in_worker_env(world: World, code: str, **extra_env: str) -> str:
     result = subprocess.run(
         [sys.executable, "-c", f"import huey_config\n{code}"],
         capture_output=True,
         text=True,
         cwd=REPO,
-        env=world.env,
+        env={**world.env, **extra_env},
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
@@ -64,7 +64,7 @@ def run_in_worker_env(world: World, code: str) -> str:
 
 
 def queue_reconcile(world: World) -> None:
-    """What ``reconcile_when_due`` does once the interval has passed."""
+    """What the consumer's clock does once the interval has passed."""
     run_in_worker_env(world, "from plexsync import tasks; tasks.reconcile(priority=tasks.PRIORITY_EDIT)")
 
 
@@ -253,15 +253,12 @@ def test_changes_without_a_hook_reach_plex_through_the_reconcile(shared_world: W
     synced(world)
     assert "reconcile: queued 0 scene(s) changed without a hook and 0" in world.logs()
     assert edited_items(world, count) == set()
+    assert "    reconcile: last run " in world.host.run_task("Status").output
 
 
-def test_the_reconcile_is_checked_every_minute_and_queued_once_per_interval(shared_world: World):
+def test_a_reconcile_is_queued_once_per_interval_and_never_when_switched_off(shared_world: World):
+    """What the consumer's clock (plexsync.ops.reconcile_clock) asks every minute."""
     world = shared_world
-    probe = (
-        "import datetime; from huey_config import huey\n"
-        "print(sorted(t.name for t in huey.read_periodic(datetime.datetime(2026, 1, 1, 5, 24))))"
-    )
-    assert run_in_worker_env(world, probe) == str(["reconcile_when_due"])
     claims = (
         "from plexsync.queue.instance import bootstrap\n"
         "from plexsync.state import db, reconcile\n"
@@ -269,3 +266,23 @@ def test_the_reconcile_is_checked_every_minute_and_queued_once_per_interval(shar
         "print([reconcile.claim_due(3600, now=t) for t in (1000.0, 1001.0, 4599.0, 4600.0, 4601.0)])"
     )
     assert run_in_worker_env(world, claims) == str([True, False, False, True, False])
+    check = (
+        "from plexsync.queue.instance import bootstrap\n"
+        "from plexsync.state import db\n"
+        "from plexsync.sync import worker\n"
+        "db.open_state(bootstrap)\n"  # as the consumer's startup does
+        "print(worker.queue_reconcile_if_due(), worker.queue_reconcile_if_due())"
+    )
+    assert run_in_worker_env(world, check, PLEXSYNC_RECONCILE_INTERVAL="0") == "False False"
+    assert world.queued() == 0
+    assert run_in_worker_env(world, check) == "True False"  # the last one started long ago
+    assert world.queued() == 1
+
+
+def test_a_running_consumer_starts_the_reconcile_by_itself(world: World):
+    """The clock's first look comes a minute after the consumer starts (no waiting job meanwhile)."""
+    world.start_consumer()
+    assert world.queued() == 0
+    wait_until(lambda: "reconcile: first run" in world.logs(), timeout=120, message="the clock's first reconcile")
+    synced(world)
+    assert world.logs().count("reconcile:") == 1
