@@ -13,15 +13,12 @@ merged performers, so it shows only as ids that vanished from Stash.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from plexsync.stash.reader import StashReader
 from plexsync.state import reconcile as reconcile_state
 from plexsync.state import relations
-
-log = logging.getLogger("plexsync.sync.related")
 
 Enqueue = Callable[[str], None]
 
