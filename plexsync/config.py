@@ -200,7 +200,7 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
         "Reconcile every (minutes)",
         "How often the worker looks for scene changes Stash fires no hook for (Auto Tag, merging scenes or "
         "performers) and syncs those scenes; 0 turns it off. A worker started after the interval passed "
-        "(auto mode) looks at once. Each look is a few Stash queries; an hour keeps that negligible while "
+        "(auto mode) looks within a minute. Each look is a few Stash queries; an hour keeps that negligible while "
         "such changes still reach Plex within the hour.",
         "NUMBER",
     ),
