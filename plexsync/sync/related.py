@@ -59,9 +59,8 @@ def fan_out(
             once(page)
     gone = [object_id] if change == "destroy" else list(sources)
     if gone:
-        # The rows stay: each scene's sync rewrites its own, and one that finds its scene
-        # deleted in Stash tells by them that it was synced before (no dead letter then).
         once(relations.scenes_using(kind, gone))
+        relations.forget_objects(kind, gone)  # each of those scenes is queued; its sync writes its own rows
     return len(once.seen)
 
 

@@ -234,12 +234,9 @@ def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False) -> N
             _wait_for_scan(scene_id, task, settings, exc)
             return
         except SceneNotFound:
-            # Synced before, gone now (deleted or merged away; a fan-out found it by what it showed):
-            # nothing is left to do, so no dead letter. A scene never synced still gets one.
-            if not relations.forget_scene(scene_id):
-                raise
-            log.info("scene %s is gone from Stash (deleted or merged); nothing to sync", scene_id)
-            return
+            # Its dead letter says so once; no later fan-out queues it again by what it showed.
+            relations.forget_scene(scene_id)
+            raise
         log.info("scene %s synced: %s", scene_id, result.describe())
 
     _guarded(task, ("stash", "plex"), body)
