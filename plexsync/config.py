@@ -355,6 +355,17 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
         "NUMBER",
     ),
     Setting(
+        "reconcile_interval",
+        _number(float, 0),
+        "60",
+        "Reconcile every (minutes)",
+        "How often the worker looks for scene changes Stash fires no hook for (Auto Tag, merging scenes or "
+        "performers) and syncs those scenes; 0 turns it off. A worker started after the interval passed "
+        "(auto mode) looks within a minute. Each look is a few Stash queries; an hour keeps that negligible while "
+        "such changes still reach Plex within the hour.",
+        "NUMBER",
+    ),
+    Setting(
         "playback_interval",
         _number(float, 0),
         "0",
@@ -522,6 +533,7 @@ class SyncSettings:
     performer_photos: str
     worker_mode: str
     worker_idle_exit: float
+    reconcile_interval: float
     playback_interval: float
     playback_plays: bool
     playback_resume: bool

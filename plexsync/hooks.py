@@ -2,46 +2,119 @@
 
 Stash waits for this process before it finishes the edit that fired it (and
 fires one process per object in bulk edits), so it does the least possible:
-check the hook context, enqueue ``sync_scene`` and return. It sends nothing
-to Stash or Plex and imports only huey; the worker does the rest (and is
-started by :mod:`plexsync.ops.autostart` when none runs).
+check the hook context, enqueue one job and return. It sends nothing to Stash
+or Plex and imports only huey; the worker does the rest (and is started by
+:mod:`plexsync.ops.autostart` when none runs).
+
+A scene hook queues that scene's sync. A performer, studio, tag or group hook
+(a rename shows in every scene that has it, yet fires no scene hook) queues
+one job that finds the affected scenes (:mod:`plexsync.sync.related`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from typing import Any
 
-#: The hooks the manifest subscribes to.
+#: The hooks the manifest subscribes to for scenes.
 SCENE_HOOKS = ("Scene.Update.Post", "Scene.Create.Post")
+#: The hooks of what scenes point at: hook type -> (kind, change). Groups are
+#: Plex collections; Stash also fires the deprecated Movie.* for them, which the
+#: manifest leaves out so that one change is one job.
+RELATED_HOOKS = {
+    "Performer.Update.Post": ("performer", "update"),
+    "Performer.Destroy.Post": ("performer", "destroy"),
+    "Studio.Update.Post": ("studio", "update"),
+    "Studio.Destroy.Post": ("studio", "destroy"),
+    "Tag.Update.Post": ("tag", "update"),
+    "Tag.Destroy.Post": ("tag", "destroy"),
+    "Tag.Merge.Post": ("tag", "merge"),
+    "Group.Update.Post": ("group", "update"),
+    "Group.Destroy.Post": ("group", "destroy"),
+}
+HANDLED_HOOKS = (*SCENE_HOOKS, *RELATED_HOOKS)
 #: Stash ids are signed 64-bit integers (../shared/stash-plugins.md).
 MAX_SCENE_ID = 2**63 - 1
+#: More tags than anyone merges at once; a longer list is not Stash's.
+MAX_MERGE_SOURCES = 10_000
 
 
 class HookInputError(ValueError):
     """The hook context is not something PlexSync can act on."""
 
 
-def scene_id_of(hook_context: Any) -> str:
-    """The scene id of a scene hook, or :class:`HookInputError` saying why not."""
+@dataclass(frozen=True)
+class RelatedChange:
+    """A performer, studio, tag or group changed: every scene showing it needs a sync."""
+
+    kind: str  # performer | studio | tag | group
+    change: str  # update | destroy | merge
+    object_id: str
+    #: For a merge: the tags merged into ``object_id`` (gone now).
+    sources: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        merged = f" (merged from tag(s) {', '.join(self.sources)})" if self.sources else ""
+        return f"queued Plex sync of the scenes of {self.kind} {self.object_id}{merged}"
+
+
+def _hook_type(hook_context: Any) -> str:
     if not isinstance(hook_context, dict):
         raise HookInputError("hookContext is not an object")
     hook_type = hook_context.get("type")
+    if hook_type not in HANDLED_HOOKS:
+        raise HookInputError(f"hook {_shown(hook_type)} is not handled (only {', '.join(HANDLED_HOOKS)})")
+    return hook_type
+
+
+def scene_id_of(hook_context: Any) -> str:
+    """The scene id of a scene hook, or :class:`HookInputError` saying why not."""
+    hook_type = _hook_type(hook_context)
     if hook_type not in SCENE_HOOKS:
-        raise HookInputError(f"hook {_shown(hook_type)} is not handled (only {', '.join(SCENE_HOOKS)})")
-    raw_id = hook_context.get("id")
-    refusal = "is not a scene id (a whole number from 1 to 2^63-1)"
+        raise HookInputError(f"hook {hook_type} is not a scene hook")
+    return _id(hook_context.get("id"), "hookContext.id", "scene")
+
+
+def related_change_of(hook_context: Any) -> RelatedChange:
+    """The change a performer/studio/tag/group hook reports, or :class:`HookInputError`.
+
+    Only the id is trusted for updates and destroys (a bulk destroy's input is
+    a bare list of ids). A merge must name its sources: the merged tags are gone
+    by the time the hook runs, and only their ids find the scenes that showed them.
+    """
+    hook_type = _hook_type(hook_context)
+    if hook_type not in RELATED_HOOKS:
+        raise HookInputError(f"hook {hook_type} is not a performer, studio, tag or group hook")
+    kind, change = RELATED_HOOKS[hook_type]
+    object_id = _id(hook_context.get("id"), "hookContext.id", kind)
+    if change != "merge":
+        return RelatedChange(kind, change, object_id)
+    merge_input = hook_context.get("input")
+    sources = merge_input.get("source") if isinstance(merge_input, dict) else None
+    where = f"{hook_type}: hookContext.input.source"
+    if not isinstance(sources, list):
+        raise HookInputError(f"{where} {_shown(sources)} is not a list of the merged {kind} ids")
+    if not sources or len(sources) > MAX_MERGE_SOURCES:
+        raise HookInputError(f"{where} has {len(sources)} ids; a merge names 1 to {MAX_MERGE_SOURCES}")
+    merged = tuple(dict.fromkeys(_id(raw, "hookContext.input.source", kind) for raw in sources))
+    return RelatedChange(kind, change, object_id, tuple(i for i in merged if i != object_id))
+
+
+def _id(raw_id: Any, where: str, kind: str) -> str:
+    """A Stash id in its plain decimal form, from a JSON number or string."""
+    refusal = f"is not a {kind} id (a whole number from 1 to 2^63-1)"
     if isinstance(raw_id, int) and not isinstance(raw_id, bool):
         if 0 < raw_id <= MAX_SCENE_ID:
             return str(raw_id)
-        raise HookInputError(f"hookContext.id {_shown(raw_id)} {refusal}")
+        raise HookInputError(f"{where} {_shown(raw_id)} {refusal}")
     if not isinstance(raw_id, str):
-        raise HookInputError(f"hookContext.id {_shown(raw_id)} {refusal}")
+        raise HookInputError(f"{where} {_shown(raw_id)} {refusal}")
     text = raw_id.strip()
     # The length check comes first: int() of a few thousand digits raises.
     if not text.isascii() or not text.isdigit() or len(text.lstrip("0")) > 19 or not 0 < int(text) <= MAX_SCENE_ID:
-        raise HookInputError(f"hookContext.id {_shown(raw_id)} {refusal}")
+        raise HookInputError(f"{where} {_shown(raw_id)} {refusal}")
     return str(int(text))
 
 
@@ -70,7 +143,14 @@ def _skip_redis_import() -> None:
 
 
 def handle(hook_context: Any) -> str:
-    """Enqueue the sync of the hook's scene; returns what Stash should log."""
+    """Enqueue the job the hook asks for; returns what Stash should log."""
+    if isinstance(hook_context, dict) and hook_context.get("type") in RELATED_HOOKS:
+        change = related_change_of(hook_context)
+        _skip_redis_import()
+        from plexsync.tasks import enqueue_related
+
+        enqueue_related(change.kind, change.change, change.object_id, change.sources)
+        return change.describe()
     scene_id = scene_id_of(hook_context)
     _skip_redis_import()
     from plexsync.tasks import enqueue_scene

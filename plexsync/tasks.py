@@ -41,6 +41,26 @@ def sync_all(force: bool = False, task: Task | None = None) -> None:
     worker.run_sync_all(task, force=force)
 
 
+@huey.task(**RETRY_DEFAULTS, context=True)
+def sync_related(
+    kind: str, change: str, object_id: str, sources: list[str] | None = None, task: Task | None = None
+) -> None:
+    """Queue a :func:`sync_scene` for every scene a changed performer, studio,
+    tag or group (``kind``) shows in; ``change``: update, destroy or merge
+    (``sources``: the tags merged into ``object_id``)."""
+    from plexsync.sync import worker
+
+    worker.run_sync_related(kind, change, object_id, sources or [], task)
+
+
+@huey.task(**RETRY_DEFAULTS, context=True)
+def reconcile(task: Task | None = None) -> None:
+    """Queue a :func:`sync_scene` for every scene changed without a hook since the last reconcile."""
+    from plexsync.sync import worker
+
+    worker.run_reconcile(task)
+
+
 @huey.periodic_task(crontab(minute="23"))
 def cleanup() -> None:
     """Hourly: expire dead letters and stale state, keep the SQLite files small."""
@@ -66,7 +86,13 @@ def playback_tick() -> None:
 
 
 #: Tasks a dead letter can name, by name, for retrying it.
-TASKS_BY_NAME = {"sync_scene": sync_scene, "sync_all": sync_all, "sync_playback": sync_playback}
+TASKS_BY_NAME = {
+    "sync_scene": sync_scene,
+    "sync_all": sync_all,
+    "sync_playback": sync_playback,
+    "sync_related": sync_related,
+    "reconcile": reconcile,
+}
 
 
 def enqueue_scene(scene_id: str, priority: int = PRIORITY_EDIT, rematch: bool = False, force: bool = False) -> None:
@@ -81,3 +107,16 @@ def enqueue_scene(scene_id: str, priority: int = PRIORITY_EDIT, rematch: bool = 
     """
     flags = {name: True for name, on in (("rematch", rematch), ("force", force)) if on}
     sync_scene(scene_id, priority=priority, **flags)
+
+
+def enqueue_related(kind: str, change: str, object_id: str, sources: tuple[str, ...] | list[str] = ()) -> None:
+    """Queue the fan-out of one performer/studio/tag/group change (coalesced like any job).
+
+    It runs ahead of a bulk backlog: it is the user's edit; the scene syncs it
+    queues are bulk ones, so a rename of a tag on 50,000 scenes does not hold up
+    the next scene edit.
+    """
+    if sources:
+        sync_related(kind, change, object_id, list(sources), priority=PRIORITY_EDIT)
+    else:
+        sync_related(kind, change, object_id, priority=PRIORITY_EDIT)

@@ -78,6 +78,8 @@ def input_type_name(schema: GraphQLSchema, hook_type: str, mutation_input: dict[
 def full_input(schema: GraphQLSchema, hook_type: str, mutation_input: dict[str, Any] | None) -> Any:
     if mutation_input is None:
         return None
+    if isinstance(mutation_input, list):
+        return list(mutation_input)  # a bulk destroy hands the hook its id list as the input
     name = input_type_name(schema, hook_type, mutation_input)
     if name is None:
         return dict(mutation_input)  # no input struct known: passed through

@@ -260,6 +260,136 @@ class Library:
             self.version += 1
             return group.id
 
+    # -- changes to studios, performers, tags, groups -------------------------
+    # What real Stash does to the scenes of a changed object (stashapp/stash
+    # cf3489e, pkg/sqlite): an update writes the object's own row only; a destroy
+    # deletes the join rows (ON DELETE CASCADE) or nulls scenes.studio_id (ON
+    # DELETE SET NULL); a merge rewrites the join rows (``UPDATE OR IGNORE``, then
+    # deletes the leftovers) and destroys the sources. None of them goes through
+    # the scene store, so no scene's updated_at moves.
+    def update_performer(self, performer_id: int, **fields: Any) -> Performer:
+        """``fields``: name, gender, image (bytes; None removes it)."""
+        with self.lock:
+            performer = self._existing(self.performers, "performer", performer_id)
+            if fields.get("gender") is not None and fields["gender"] not in GENDERS:
+                raise LibraryError(f"{fields['gender']} is not a valid GenderEnum")
+            text, unix = self._stamp()
+            updated = replace(performer, **fields, updated_at=text, updated_unix=unix)
+            self.performers[performer_id] = updated
+            self.version += 1
+            return updated
+
+    def update_studio(self, studio_id: int, **fields: Any) -> Studio:
+        """``fields``: name, parent_id, image."""
+        with self.lock:
+            studio = self._existing(self.studios, "studio", studio_id)
+            parent_id = fields.get("parent_id")
+            if parent_id is not None and parent_id not in self.studios:
+                raise LibraryError(f"studio with id {parent_id} not found")
+            if parent_id is not None and parent_id in self.studio_descendants([studio_id], -1):
+                raise LibraryError("studio cannot be an ancestor of itself")
+            text, unix = self._stamp()
+            updated = replace(studio, **fields, updated_at=text, updated_unix=unix)
+            self.studios[studio_id] = updated
+            self.version += 1
+            return updated
+
+    def update_tag(self, tag_id: int, **fields: Any) -> Tag:
+        with self.lock:
+            tag = self._existing(self.tags, "tag", tag_id)
+            name = fields.get("name")
+            others = (t.name.casefold() for t in self.tags.values() if t.id != tag_id)
+            if name is not None and name.casefold() in others:
+                raise LibraryError(f"tag with name '{name}' already exists")
+            updated = replace(tag, **fields, updated_at=self._stamp()[0])
+            self.tags[tag_id] = updated
+            self.version += 1
+            return updated
+
+    def update_group(self, group_id: int, **fields: Any) -> Group:
+        with self.lock:
+            group = self._existing(self.groups, "group", group_id)
+            updated = replace(group, **fields, updated_at=self._stamp()[0])
+            self.groups[group_id] = updated
+            self.version += 1
+            return updated
+
+    def destroy_performer(self, performer_id: int) -> Performer:
+        with self.lock:
+            performer = self._existing(self.performers, "performer", performer_id)
+            self._rewrite_scenes(performer_ids=lambda ids: tuple(i for i in ids if i != performer_id))
+            del self.performers[performer_id]
+            self.version += 1
+            return performer
+
+    def destroy_studio(self, studio_id: int) -> Studio:
+        with self.lock:
+            studio = self._existing(self.studios, "studio", studio_id)
+            self._rewrite_scenes(studio_id=lambda current: None if current == studio_id else current)
+            for child in [s for s in self.studios.values() if s.parent_id == studio_id]:
+                self.studios[child.id] = replace(child, parent_id=None)
+            del self.studios[studio_id]
+            self.version += 1
+            return studio
+
+    def destroy_tag(self, tag_id: int) -> Tag:
+        with self.lock:
+            tag = self._existing(self.tags, "tag", tag_id)
+            self._rewrite_scenes(tag_ids=lambda ids: tuple(i for i in ids if i != tag_id))
+            del self.tags[tag_id]
+            self.version += 1
+            return tag
+
+    def destroy_group(self, group_id: int) -> Group:
+        with self.lock:
+            group = self._existing(self.groups, "group", group_id)
+            self._rewrite_scenes(groups=lambda groups: tuple(g for g in groups if g[0] != group_id))
+            del self.groups[group_id]
+            self.version += 1
+            return group
+
+    def merge_tags(self, source: Sequence[int], destination: int) -> Tag:
+        """tagsMerge: the sources' scenes get the destination instead; the sources are gone."""
+        return self._merge(self.tags, "tag", "tag_ids", source, destination)
+
+    def merge_performers(self, source: Sequence[int], destination: int) -> Performer:
+        """performerMerge: as :meth:`merge_tags`, and real Stash fires no hook for it."""
+        return self._merge(self.performers, "performer", "performer_ids", source, destination)
+
+    def _merge(self, table: dict[int, Any], kind: str, column: str, source: Sequence[int], destination: int) -> Any:
+        with self.lock:
+            target = self._existing(table, kind, destination)
+            if destination in source:
+                raise LibraryError("cannot merge where source == destination")
+            for source_id in source:
+                self._existing(table, kind, source_id)
+            merged = set(source)
+
+            def rewrite(ids: tuple[int, ...]) -> tuple[int, ...]:
+                if not merged & set(ids):
+                    return ids
+                return _unique(destination if i in merged else i for i in ids)
+
+            self._rewrite_scenes(**{column: rewrite})
+            for source_id in source:
+                del table[source_id]
+            self.version += 1
+            return target
+
+    def _rewrite_scenes(self, **columns: Callable[[Any], Any]) -> None:
+        """Change join columns of every scene as SQL on the join tables would: updated_at stays."""
+        for scene in list(self.scenes.values()):
+            changes = {name: change(getattr(scene, name)) for name, change in columns.items()}
+            if any(value != getattr(scene, name) for name, value in changes.items()):
+                self.scenes[scene.id] = replace(scene, **changes)
+
+    @staticmethod
+    def _existing(table: dict[int, Any], kind: str, object_id: int) -> Any:
+        found = table.get(object_id)
+        if found is None:
+            raise LibraryError(f"{kind} with id {object_id} not found")
+        return found
+
     # -- scenes -------------------------------------------------------------
     def add_scene(
         self,

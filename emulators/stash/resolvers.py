@@ -417,6 +417,143 @@ def scene_destroy(_: None, info: GraphQLResolveInfo, input: dict[str, Any]) -> b
 RESOLVERS["Mutation"] = {"sceneUpdate": scene_update, "sceneCreate": scene_create, "sceneDestroy": scene_destroy}
 
 
+# -- mutations of studios, performers, tags, groups ----------------------------------
+def _name(given: Mapping[str, Any]) -> dict[str, Any]:
+    """Stash trims names; a null name leaves it as it is (the column is NOT NULL)."""
+    return {"name": given["name"].strip()} if isinstance(given.get("name"), str) else {}
+
+
+def _image(given: Mapping[str, Any]) -> dict[str, Any]:
+    if "image" not in given:
+        return {}
+    return {"image": decode_image(given["image"]) if given["image"] else None}
+
+
+def performer_update(_: None, info: GraphQLResolveInfo, input: dict[str, Any]) -> Performer | None:
+    library = _lib(info)
+    performer_id = parse_id(input["id"])
+    fields = {**_name(input), **_image(input)}
+    if "gender" in input:
+        fields["gender"] = input["gender"]
+    library.update_performer(performer_id, **fields)
+    _fire_update(info, "performer", hooks.PERFORMER_UPDATE_POST, performer_id, input)
+    return library.performers.get(performer_id)
+
+
+def studio_update(_: None, info: GraphQLResolveInfo, input: dict[str, Any]) -> Studio | None:
+    library = _lib(info)
+    studio_id = parse_id(input["id"])
+    fields = {**_name(input), **_image(input)}
+    if "parent_id" in input:
+        fields["parent_id"] = None if input["parent_id"] is None else parse_id(input["parent_id"])
+    library.update_studio(studio_id, **fields)
+    _fire_update(info, "studio", hooks.STUDIO_UPDATE_POST, studio_id, input)
+    return library.studios.get(studio_id)
+
+
+def tag_update(_: None, info: GraphQLResolveInfo, input: dict[str, Any]) -> Tag | None:
+    library = _lib(info)
+    tag_id = parse_id(input["id"])
+    library.update_tag(tag_id, **_name(input))
+    _fire_update(info, "tag", hooks.TAG_UPDATE_POST, tag_id, input)
+    return library.tags.get(tag_id)
+
+
+def group_update(_: None, info: GraphQLResolveInfo, input: dict[str, Any]) -> Group | None:
+    library = _lib(info)
+    group_id = parse_id(input["id"])
+    library.update_group(group_id, **_name(input))
+    _fire_update(info, "group", hooks.GROUP_UPDATE_POST, group_id, input)
+    _fire_update(info, "group", hooks.MOVIE_UPDATE_POST, group_id, input)
+    return library.groups.get(group_id)
+
+
+def _fire_update(info: GraphQLResolveInfo, kind: str, hook_type: str, object_id: int, given: dict[str, Any]) -> None:
+    _ctx(info).state.run_hook(hook_type, object_id, hooks.object_update_input(kind, given), list(given))
+
+
+#: kind -> (Library destroy method, Destroy.Post hooks it fires)
+_DESTROYS = {
+    "performer": ("destroy_performer", (hooks.PERFORMER_DESTROY_POST,)),
+    "studio": ("destroy_studio", (hooks.STUDIO_DESTROY_POST,)),
+    "tag": ("destroy_tag", (hooks.TAG_DESTROY_POST,)),
+    "group": ("destroy_group", (hooks.GROUP_DESTROY_POST, hooks.MOVIE_DESTROY_POST)),
+}
+
+
+def _destroy_one(kind: str) -> Resolver:
+    method, hook_types = _DESTROYS[kind]
+
+    def resolve(_: None, info: GraphQLResolveInfo, input: dict[str, Any]) -> bool:
+        object_id = parse_id(input["id"])
+        getattr(_lib(info), method)(object_id)
+        for hook_type in hook_types:
+            _ctx(info).state.run_hook(hook_type, object_id, dict(input), None)
+        return True
+
+    return resolve
+
+
+def _destroy_many(kind: str) -> Resolver:
+    """``performersDestroy(ids)`` and friends: one hook per object, whose input is the id list itself."""
+    method, hook_types = _DESTROYS[kind]
+
+    def resolve(_: None, info: GraphQLResolveInfo, ids: list[str]) -> bool:
+        object_ids = [parse_id(i) for i in ids]
+        for object_id in object_ids:
+            getattr(_lib(info), method)(object_id)
+        for object_id in object_ids:
+            for hook_type in hook_types:
+                _ctx(info).state.run_hook(hook_type, object_id, list(ids), None)
+        return True
+
+    return resolve
+
+
+def tags_merge(_: None, info: GraphQLResolveInfo, input: dict[str, Any]) -> Tag | None:
+    source = [parse_id(i) for i in input["source"]]
+    destination = parse_id(input["destination"])
+    if not source:
+        return None  # Stash: nothing merged, no hook
+    tag = _lib(info).merge_tags(source, destination)
+    merge_input = {"source": list(input["source"]), "destination": input["destination"]}
+    _ctx(info).state.run_hook(hooks.TAG_MERGE_POST, tag.id, merge_input, None)
+    return tag
+
+
+def performer_merge(_: None, info: GraphQLResolveInfo, input: dict[str, Any]) -> Performer:
+    """Fires no hook in real Stash: only a reconcile can notice it."""
+    library = _lib(info)
+    destination = parse_id(input["destination"])
+    values = input.get("values") or {}
+    if values:
+        library.update_performer(destination, **_name(values))
+    return library.merge_performers(_unique_ids(input["source"]), destination)
+
+
+def _unique_ids(ids: Iterable[str]) -> list[int]:
+    return list(dict.fromkeys(parse_id(i) for i in ids))
+
+
+RESOLVERS["Mutation"].update(
+    {
+        "performerUpdate": performer_update,
+        "performerDestroy": _destroy_one("performer"),
+        "performersDestroy": _destroy_many("performer"),
+        "performerMerge": performer_merge,
+        "studioUpdate": studio_update,
+        "studioDestroy": _destroy_one("studio"),
+        "studiosDestroy": _destroy_many("studio"),
+        "groupUpdate": group_update,
+        "groupDestroy": _destroy_one("group"),
+        "tagUpdate": tag_update,
+        "tagDestroy": _destroy_one("tag"),
+        "tagsDestroy": _destroy_many("tag"),
+        "tagsMerge": tags_merge,
+    }
+)
+
+
 # -- plugin settings -----------------------------------------------------------------
 def _go_type(value: Any) -> str:
     """How gqlgen's UnmarshalMap names a decoded JSON value that is not a map."""

@@ -30,6 +30,8 @@ def record_success(task_name: str, args: tuple | list) -> None:
     from plexsync.queue.instance import huey
 
     name = dlq.short_task_name(task_name)
+    if name == "reconcile":
+        return  # it has a line of its own, and would hide the last sync behind it every hour
     subject = f"scene {args[0]}" if name == "sync_scene" and args else name
     huey.put(LAST_SUCCESS_KEY, {"at": time.time(), "subject": subject})
 
@@ -80,6 +82,8 @@ class Status:
     location: str = ""  # where the queue is (queue_location())
     #: The copy from Plex into Stash, per Plex server (plexsync.playback): see :func:`playback_lines`.
     playback: list[dict[str, Any]] = field(default_factory=list)
+    #: When the last reconcile of scenes changed without a hook finished (None: none yet).
+    last_reconcile: float | None = None
     now: float = field(default_factory=time.time)
 
     @property
@@ -139,6 +143,7 @@ class Status:
             ("dead letters", f"{self.dead_letters}{newest}"),
             ("outages", "none" if not self.outages else f"{len(self.outages)} open (below)"),
             ("last success", f"{last['subject']} at {_when(last['at'], self.now)}" if last else "none yet"),
+            ("reconcile", f"last run {_when(self.last_reconcile, self.now)}" if self.last_reconcile else "none yet"),
         ]
         rows += self.playback_rows()
         text = [f"PlexSync status (queue: {self.location})"]
@@ -180,7 +185,7 @@ def collect() -> Status:
     """Read everything the report shows (the state database must be open)."""
     from plexsync.ops import heartbeat
     from plexsync.queue.instance import huey
-    from plexsync.state import outage
+    from plexsync.state import outage, reconcile
 
     letters = dlq.all_letters()
     rows = [
@@ -200,6 +205,7 @@ def collect() -> Status:
         worker_alive=heartbeat.alive(),
         location=queue_location(),
         playback=playback_report(),
+        last_reconcile=reconcile.last_finished(),
     )
 
 

@@ -36,10 +36,10 @@ fragment PlexSyncSceneFields on Scene {
   rating100
   files { path basename size }
   paths { screenshot }
-  studio { name parent_studio { name } }
+  studio { id name parent_studio { name } }
   tags { id name }
   performers { id name image_path }
-  groups { group { name } }
+  groups { group { id name } }
 }
 """
 
@@ -88,7 +88,60 @@ query PlexSyncSettings($include: [ID!]) {
 }
 """
 
-ALL_QUERIES = (SCENE_QUERY, SCENES_PAGE_QUERY, SCENE_IDS_QUERY, SCENE_FILES_QUERY, PLUGIN_SETTINGS_QUERY)
+#: Scene ids (and when each last changed) matching a filter, for the fan-out of a
+#: performer/studio/tag/group change and for the reconcile.
+FILTERED_SCENE_IDS_QUERY = """
+query PlexSyncFilteredSceneIds($filter: FindFilterType, $scene_filter: SceneFilterType) {
+  findScenes(filter: $filter, scene_filter: $scene_filter) {
+    count
+    scenes { id updated_at }
+  }
+}
+"""
+
+#: Every id of one kind of object, to tell which ones are gone (``performerMerge`` fires no hook).
+OBJECT_IDS_QUERIES = {
+    "performer": """
+query PlexSyncPerformerIds($filter: FindFilterType) {
+  findPerformers(filter: $filter) { count performers { id } }
+}
+""",
+    "studio": """
+query PlexSyncStudioIds($filter: FindFilterType) {
+  findStudios(filter: $filter) { count studios { id } }
+}
+""",
+    "tag": """
+query PlexSyncTagIds($filter: FindFilterType) {
+  findTags(filter: $filter) { count tags { id } }
+}
+""",
+    "group": """
+query PlexSyncGroupIds($filter: FindFilterType) {
+  findGroups(filter: $filter) { count groups { id } }
+}
+""",
+}
+
+#: The scene filter that finds the scenes showing one object: a studio's scenes
+#: include its sub-studios' (a parent studio can be shown too); tags and groups
+#: their own only (depth 0: a scene shows its own tags, not their parents).
+RELATED_SCENE_FILTERS = {
+    "performer": lambda object_id: {"performers": {"value": [object_id], "modifier": "INCLUDES"}},
+    "studio": lambda object_id: {"studios": {"value": [object_id], "modifier": "INCLUDES", "depth": -1}},
+    "tag": lambda object_id: {"tags": {"value": [object_id], "modifier": "INCLUDES", "depth": 0}},
+    "group": lambda object_id: {"groups": {"value": [object_id], "modifier": "INCLUDES", "depth": 0}},
+}
+
+ALL_QUERIES = (
+    SCENE_QUERY,
+    SCENES_PAGE_QUERY,
+    SCENE_IDS_QUERY,
+    SCENE_FILES_QUERY,
+    PLUGIN_SETTINGS_QUERY,
+    FILTERED_SCENE_IDS_QUERY,
+    *OBJECT_IDS_QUERIES.values(),
+)
 
 
 class _CheckedSession(RetryingSession):
@@ -206,6 +259,50 @@ class StashReader:
                 yield scenes
             if len(scenes) < page_size or page * page_size >= found["count"]:
                 return
+            page += 1
+
+    def scene_ids_showing(self, kind: str, object_id: str, page_size: int) -> Iterator[list[str]]:
+        """The scenes that have this performer, studio, tag or group, a page at a time."""
+        for scenes in self.changed_scenes(RELATED_SCENE_FILTERS[kind](object_id), page_size):
+            yield [scene["id"] for scene in scenes]
+
+    def changed_scenes(self, scene_filter: dict[str, Any], page_size: int) -> Iterator[list[dict[str, Any]]]:
+        """``{id, updated_at}`` of the scenes matching ``scene_filter``, a page at a time, in id order.
+
+        Paged by id (each page asks for ids above the last one seen), not by
+        page number: a scene edited meanwhile leaves or joins the set without
+        shifting the pages, so no other scene is skipped.
+        """
+        after = 0
+        while True:
+            keyset = {**scene_filter, "id": {"value": after, "modifier": "GREATER_THAN"}}
+            find = {"page": 1, "per_page": page_size, "sort": "id", "direction": "ASC"}
+            scenes = self._query(FILTERED_SCENE_IDS_QUERY, {"filter": find, "scene_filter": keyset})["findScenes"][
+                "scenes"
+            ]
+            if scenes:
+                yield scenes
+            if len(scenes) < page_size:
+                return
+            after = int(scenes[-1]["id"])
+
+    def newest_scene_change(self) -> str | None:
+        """The ``updated_at`` of the most recently changed scene, as Stash stores it (None: no scenes)."""
+        find = {"page": 1, "per_page": 1, "sort": "updated_at", "direction": "DESC"}
+        scenes = self._query(FILTERED_SCENE_IDS_QUERY, {"filter": find, "scene_filter": None})["findScenes"]["scenes"]
+        return scenes[0]["updated_at"] if scenes else None
+
+    def object_ids(self, kind: str, page_size: int) -> set[str]:
+        """Every performer, studio, tag or group id in Stash."""
+        field = f"{kind}s"
+        found: set[str] = set()
+        page = 1
+        while True:
+            find = {"page": page, "per_page": page_size, "sort": "id", "direction": "ASC"}
+            answer = self._query(OBJECT_IDS_QUERIES[kind], {"filter": find})[f"find{kind.capitalize()}s"]
+            found.update(str(item["id"]) for item in answer[field])
+            if len(answer[field]) < page_size or page * page_size >= answer["count"]:
+                return found
             page += 1
 
     def plugin_settings(self) -> dict[str, Any]:

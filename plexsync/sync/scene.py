@@ -16,7 +16,7 @@ from plexsync.matching.matcher import WAITING, SceneMatch
 from plexsync.matching.paths import PathMap, path_key
 from plexsync.plex.writer import PlexTarget, PlexWriter
 from plexsync.stash.reader import StashReader
-from plexsync.state import placement, scans, written
+from plexsync.state import placement, relations, scans, written
 from plexsync.state.written import Written
 from plexsync.sync import portrait
 from plexsync.sync.mapping import (
@@ -147,6 +147,7 @@ def apply_scene(
     result = SyncResult(desired, targets, matched_by=found.outcome)
     for target in targets:
         _write(plex, target, desired, cover, images, result, force=force, keep_plex_edits=policy.keep_plex_edits)
+    relations.remember(scene_id, scene)
     return result
 
 

@@ -27,6 +27,7 @@ from plexsync.errors import (
     NotScannedYet,
     OutsidePlex,
     Permanent,
+    SceneNotFound,
     SyncError,
     Unavailable,
 )
@@ -34,7 +35,7 @@ from plexsync.plex.writer import PlexWriter
 from plexsync.queue.instance import bootstrap
 from plexsync.redact import register_secret
 from plexsync.stash.reader import StashReader
-from plexsync.state import attempts, outage, placement
+from plexsync.state import attempts, outage, placement, relations
 from plexsync.sync.mapping import field_policy
 from plexsync.sync.scene import sync_scene
 
@@ -232,12 +233,17 @@ def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False, forc
                 policy=field_policy(settings),
             )
         except OutsidePlex as exc:
+            relations.forget_scene(scene_id)  # Plex shows nothing of it: no change reaches it through Plex
             if placement.record_outside(scene_id, exc.plex_path):
                 log.info("scene %s not synced: %s", scene_id, exc.reason)
             return
         except NotScannedYet as exc:
             _wait_for_scan(scene_id, task, settings, exc)
             return
+        except SceneNotFound:
+            # Its dead letter says so once; no later fan-out queues it again by what it showed.
+            relations.forget_scene(scene_id)
+            raise
         log.info("scene %s synced: %s", scene_id, result.describe())
 
     _guarded(task, ("stash", "plex"), body)
@@ -255,3 +261,62 @@ def run_sync_all(task: Task | None, force: bool = False) -> None:
         log.info("%s: queued %d scenes", "force full sync" if force else "sync all", queued)
 
     _guarded(task, ("stash",), body)
+
+
+def run_sync_related(kind: str, change: str, object_id: str, sources: list[str], task: Task | None) -> None:
+    from plexsync.sync import related
+    from plexsync.tasks import PRIORITY_BULK, enqueue_scene
+
+    def body(settings: SyncSettings) -> None:
+        queued = related.fan_out(
+            context.stash(),
+            kind,
+            change,
+            object_id,
+            sources,
+            BULK_PAGE_SIZE,
+            lambda scene_id: enqueue_scene(scene_id, priority=PRIORITY_BULK),
+        )
+        merged = f" (and merged tag(s) {', '.join(sources)})" if sources else ""
+        log.info("%s %s %s%s: queued %d scene(s)", kind, object_id, _CHANGED[change], merged, queued)
+
+    _guarded(task, ("stash",), body)
+
+
+_CHANGED = {"update": "changed", "destroy": "deleted", "merge": "merged into"}
+
+
+def run_reconcile(task: Task | None) -> None:
+    from plexsync.sync import related
+    from plexsync.tasks import PRIORITY_BULK, enqueue_scene
+
+    def body(settings: SyncSettings) -> None:
+        outcome = related.reconcile(
+            context.stash(), BULK_PAGE_SIZE, lambda scene_id: enqueue_scene(scene_id, priority=PRIORITY_BULK)
+        )
+        log.info("%s", outcome.describe())
+
+    _guarded(task, ("stash",), body)
+
+
+def queue_reconcile_if_due() -> bool:
+    """Queue a reconcile when the interval has passed since the last one started
+    (anywhere: the claim is shared state); True when it did.
+
+    The settings a job read last will do (no Stash request a minute for this);
+    only a worker that has run none asks Stash. Quiet when Stash cannot be
+    asked: the jobs that need Stash report that.
+    """
+    from plexsync.state import reconcile
+    from plexsync.tasks import PRIORITY_EDIT
+    from plexsync.tasks import reconcile as reconcile_task
+
+    try:
+        interval = (context.current_settings() or context.settings()).reconcile_interval
+    except SyncError as exc:
+        log.debug("reconcile not scheduled: %s", exc)
+        return False
+    if interval <= 0 or not reconcile.claim_due(interval * 60):
+        return False
+    reconcile_task(priority=PRIORITY_EDIT)
+    return True

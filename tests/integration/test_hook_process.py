@@ -48,7 +48,14 @@ def run_entry_script(world: World, stdin: str | bytes) -> subprocess.CompletedPr
         ('{"args": {}}', "neither args.hookContext (a hook) nor args.mode (a task)"),
         ('{"args": {"mode": "no_such_task"}}', "unknown task mode"),
         ('{"args": {"hookContext": null}}', "hookContext is not an object"),
-        ('{"args": {"hookContext": {"id": 5, "type": "Performer.Update.Post"}}}', "is not handled"),
+        ('{"args": {"hookContext": {"id": 5, "type": "Performer.Create.Post"}}}', "is not handled"),
+        ('{"args": {"hookContext": {"id": "x", "type": "Performer.Update.Post"}}}', "is not a performer id"),
+        ('{"args": {"hookContext": {"id": 0, "type": "Studio.Destroy.Post"}}}', "is not a studio id"),
+        ('{"args": {"hookContext": {"id": 5, "type": "Tag.Merge.Post"}}}', "is not a list of the merged tag ids"),
+        (
+            '{"args": {"hookContext": {"id": 5, "type": "Tag.Merge.Post", "input": {"source": ["4", -1]}}}}',
+            "-1 is not a tag id",
+        ),
         ('{"args": {"hookContext": {"id": "DROP TABLE", "type": "Scene.Update.Post"}}}', "is not a scene id"),
         ('{"args": {"hookContext": {"id": "\\ud83c\\udfac", "type": "Scene.Update.Post"}}}', "is not a scene id"),
         ('{"args": {"hookContext": {"id": 9223372036854775808, "type": "Scene.Update.Post"}}}', "is not a scene id"),
@@ -84,7 +91,7 @@ def test_scene_hooks_enqueue_one_job_each_and_the_manifest_subscribes_to_them(wo
     assert update.stdin["args"]["hookContext"]["input"]["details"] is None  # fields not set are null
     assert world.queued() == 2
     # Stash only starts the plugin for the triggers its manifest lists.
-    assert world.host.fire_hook("Performer.Update.Post", 3, {"id": "3"}, ["id"]) == []
+    assert world.host.fire_hook("Performer.Create.Post", 3, {"name": "new"}, ["name"]) == []
     assert world.queued() == 2
 
 

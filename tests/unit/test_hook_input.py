@@ -17,7 +17,8 @@ def test_scene_hooks_give_their_scene_id(hook_type):
     [
         (None, "not an object"),
         ([], "not an object"),
-        ({"id": 1, "type": "Performer.Update.Post"}, "not handled"),
+        ({"id": 1, "type": "Scene.Destroy.Post"}, "not handled"),
+        ({"id": 1, "type": "Performer.Update.Post"}, "not a scene hook"),
         ({"id": 1}, "not handled"),
         ({"id": "abc", "type": "Scene.Update.Post"}, "not a scene id"),
         ({"id": -3, "type": "Scene.Update.Post"}, "not a scene id"),
