@@ -34,7 +34,7 @@ from huey.api import PeriodicTask, Task
 from plexsync import dlq
 from plexsync.config import ConfigError, default_value, setting_value
 from plexsync.errors import ItemNotInPlex, SyncError
-from plexsync.ops import autostart, health, heartbeat, presence, reconcile_clock, status
+from plexsync.ops import autostart, clock, health, heartbeat, presence, status
 from plexsync.ops.logs import FailureSummary, configure_consumer_logging, first_quoted, folder_of, reason_pattern
 from plexsync.queue.instance import bootstrap, huey
 from plexsync.state import attempts, db, outage
@@ -95,7 +95,7 @@ def on_startup() -> None:
     if recovered:
         log.warning("re-queued %d job(s) left running by a consumer that was killed", recovered)
     _start_presence()
-    reconcile_clock.start()
+    clock.start()
 
 
 @huey.on_shutdown()
