@@ -77,14 +77,6 @@ def sync_playback(task: Task | None = None) -> None:
     job.run_now(task)
 
 
-@huey.periodic_task(crontab(minute="*"))
-def playback_tick() -> None:
-    """Every minute: the copy from Plex, when its interval setting says one is due."""
-    from plexsync.playback import job
-
-    job.run_when_due()
-
-
 #: Tasks a dead letter can name, by name, for retrying it.
 TASKS_BY_NAME = {
     "sync_scene": sync_scene,

@@ -1,11 +1,12 @@
-"""The consumer's clock for the reconcile: once a minute, queue one when due.
+"""The consumer's clock: once a minute, queue the jobs that run on an interval
+setting (the reconcile, the copy from Plex) when they are due.
 
-Not a huey periodic task: huey runs those through the queue, so an every-minute
+Not huey periodic tasks: huey runs those through the queue, so an every-minute
 check would be a job waiting in the queue most of the time, counted by
 ``status`` ("a job waits and no worker runs" after every stop) and by the
-idle check of a worker the plugin started. This thread only enqueues when
-the interval has passed (:func:`plexsync.sync.worker.queue_reconcile_if_due`,
-a claim shared by every worker), so the queue sees one short job per interval.
+idle check of a worker the plugin started. This thread only enqueues when an
+interval has passed (a claim shared by every worker), so the queue sees one
+short job per interval.
 """
 
 from __future__ import annotations
@@ -29,16 +30,18 @@ def start() -> None:
     with _lock:
         if _thread is not None:
             return
-        _thread = threading.Thread(target=_run, name="plexsync-reconcile-clock", daemon=True)
+        _thread = threading.Thread(target=_run, name="plexsync-clock", daemon=True)
         _thread.start()
 
 
 def _run() -> None:
     stop = threading.Event()  # never set: the daemon thread ends with the process
     while not stop.wait(CHECK_EVERY):
-        try:
-            from plexsync.sync import worker
+        from plexsync.playback import job
+        from plexsync.sync import worker
 
-            worker.queue_reconcile_if_due()
-        except Exception:  # a locked database, Redis away: the next minute tries again
-            log.warning("could not check whether a reconcile is due; trying again in a minute", exc_info=True)
+        for what, check in (("a reconcile", worker.queue_reconcile_if_due), ("a copy from Plex", job.queue_if_due)):
+            try:
+                check()
+            except Exception:  # a locked database, Redis away: the next minute tries again
+                log.warning("could not check whether %s is due; trying again in a minute", what, exc_info=True)

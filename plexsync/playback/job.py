@@ -1,11 +1,11 @@
 """The task bodies of the copy from Plex: on the schedule the user chose, and now.
 
-The periodic task fires every minute on every consumer; it copies only when
-*Copy from Plex every (minutes)* is above 0 and that long has passed, and the
-turn is claimed in the shared state, so several consumers make one copy per
-interval. A failed periodic copy is not retried: the next turn reads from
-the same watermark. "Copy from Plex now" (Stash's task) copies at once,
-whatever the interval, with the job's usual retries.
+Every consumer's clock (:mod:`plexsync.ops.clock`) asks once a minute; a copy
+is queued only when *Copy from Plex every (minutes)* is above 0 and that long
+has passed, and the turn is claimed in the shared state, so several consumers
+queue one copy per interval. "Copy from Plex now" (Stash's task) queues one at
+once, whatever the interval. Both run as the same job, with its usual retries;
+each copy reads from the watermark of the last good one.
 """
 
 from __future__ import annotations
@@ -13,15 +13,12 @@ from __future__ import annotations
 import logging
 
 from huey.api import Task
-from huey.exceptions import RetryTask
 
 from plexsync.config import SyncSettings
 from plexsync.errors import SyncError
 from plexsync.playback import run as playback_run
 from plexsync.playback.plex_state import PlexState
-from plexsync.queue.instance import bootstrap
 from plexsync.stash.writer import StashWriter
-from plexsync.state import db
 from plexsync.state import playback as state
 from plexsync.sync import worker
 
@@ -45,24 +42,22 @@ def run_now(task: Task | None) -> None:
     worker._guarded(task, ("stash", "plex"), _copy)
 
 
-def run_when_due() -> None:
-    """The every-minute tick. Switched off (the default) it reads only the settings,
-    which the worker keeps for a minute, and reports nothing: an unreachable Stash
-    is the sync jobs' news, not the tick's."""
-    try:
-        settings = worker.context.settings()
-    except Exception:
-        return
-    if settings.playback_interval <= 0:
-        return
+def queue_if_due() -> bool:
+    """Queue a copy when the interval has passed (claimed for every worker); True
+    when it did. Switched off (the default) it reads only the settings a job read
+    last, and reports nothing: an unreachable Stash or Plex is the sync jobs'
+    news, not the clock's."""
+    from plexsync.tasks import PRIORITY_BULK, sync_playback
 
-    def body(settings: SyncSettings) -> None:
-        db.open_state(bootstrap)  # periodic tasks pass by the job lifecycle that opens it
+    try:
+        settings = worker.context.current_settings() or worker.context.settings()
+        if settings.playback_interval <= 0:
+            return False
         server = worker.context.plex().machine_identifier
-        if state.claim_due(server, settings.playback_interval * 60):
-            _copy(settings)
-
-    try:
-        worker._guarded(None, ("stash", "plex"), body)
-    except (RetryTask, SyncError) as exc:  # the next turn tries again from the same watermark
-        log.warning("copy from Plex failed: %s", exc)
+    except SyncError as exc:
+        log.debug("copy from Plex not scheduled: %s", exc)
+        return False
+    if not state.claim_due(server, settings.playback_interval * 60):
+        return False
+    sync_playback(priority=PRIORITY_BULK)
+    return True

@@ -174,7 +174,7 @@ def test_a_consumer_killed_after_stash_took_the_resume_point_adds_its_duration_o
 
 
 def test_the_periodic_copy_runs_when_due_once_per_interval(shared_world: World) -> None:
-    """Huey's every-minute tick on both consumers; the interval's turn is claimed once."""
+    """Both consumers' clocks ask every minute (plexsync.ops.clock); the interval's turn is claimed once."""
     world = shared_world
     world.configure_plugin(playback_interval="1")
     scene_id, rating_key = world.add_scene("periodic")
