@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: importing typing costs every hook process milliseconds (issue #9)
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The hooks the manifest subscribes to.
 SCENE_HOOKS = ("Scene.Update.Post", "Scene.Create.Post")
@@ -73,7 +76,7 @@ def handle(hook_context: Any) -> str:
     """Enqueue the sync of the hook's scene; returns what Stash should log."""
     scene_id = scene_id_of(hook_context)
     _skip_redis_import()
-    from plexsync.tasks import enqueue_scene
+    from plexsync.queue.producer import enqueue_scene  # not plexsync.tasks: all of huey (issue #9)
 
     # A scan found the scene's file changed or moved: Plex's copy may have moved too.
     rematch = hook_context.get("type") == "Scene.Update.Post" and hook_context.get("input") is None

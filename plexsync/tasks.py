@@ -12,10 +12,7 @@ from huey.api import Task
 
 from plexsync.config import default_value
 from plexsync.queue.instance import huey
-
-#: Edits a user just made jump ahead of a bulk "sync all" backlog.
-PRIORITY_EDIT = 10
-PRIORITY_BULK = 0
+from plexsync.queue.producer import PRIORITY_BULK, PRIORITY_EDIT  # noqa: F401  (defined there for the hook)
 
 # The defaults; each job's first attempt replaces them with the worker's
 # settings (plexsync.sync.worker): the process that enqueues (a Stash hook) cannot

@@ -8,7 +8,7 @@ import threading
 from huey import PriorityRedisHuey, SqliteHuey
 from huey.api import Task
 
-from plexsync.queue.storage import (  # noqa: F401  (this module's API before the split)
+from plexsync.queue.storage import (
     CLAIM_HORIZON,
     OWNER,
     SETTLE,
@@ -17,6 +17,18 @@ from plexsync.queue.storage import (  # noqa: F401  (this module's API before th
     job_identity,
     owner_is_gone,
 )
+
+__all__ = [
+    "CLAIM_HORIZON",
+    "OWNER",
+    "SETTLE",
+    "ReliablePriorityRedisHuey",
+    "ReliablePriorityRedisStorage",
+    "ReliableSqliteHuey",
+    "ReliableSqliteStorage",
+    "job_identity",
+    "owner_is_gone",
+]
 
 
 class _ReliableHueyMixin:

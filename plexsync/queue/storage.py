@@ -29,19 +29,31 @@ of Stash's state, not of the event that asked for it).
 
 from __future__ import annotations
 
-import datetime
 import os
-import socket
 import struct
 import time
-import uuid
-from collections.abc import Callable
-from typing import Any
 
 from huey.storage import PriorityRedisStorage, SqliteStorage
 
+TYPE_CHECKING = False  # not typing's: the hook loads this module, and typing costs it milliseconds (issue #9)
+if TYPE_CHECKING:
+    import datetime
+    from collections.abc import Callable
+    from typing import Any
+
+
+def _host_name() -> str:
+    """``socket.gethostname()`` without importing socket in every hook (POSIX's uname nodename is the same)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
+
+
+HOST = _host_name()
 #: Who holds a claim: host, pid and a per-process nonce (pids get reused).
-OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+OWNER = f"{HOST}:{os.getpid()}:{os.urandom(4).hex()}"
 
 
 #: A claim older than this is an orphan whoever holds it: no job runs an hour
@@ -56,6 +68,21 @@ CLAIM_HORIZON = 3600.0
 SETTLE = 1.0
 
 
+#: The huey queue's name (its rows and keys in the storage).
+QUEUE_NAME = "plexsync"
+
+
+def storage_options(data_dir: str, redis_url: str | None) -> tuple[type, dict[str, Any]]:
+    """The storage class and its options: the one place that says where the queue
+    is, for the consumer's huey (:mod:`plexsync.queue.instance`) and for the hook
+    (:mod:`plexsync.queue.producer`) alike."""
+    if redis_url:
+        return ReliablePriorityRedisStorage, {"url": redis_url}
+    os.makedirs(data_dir, exist_ok=True)
+    # timeout: seconds a writer waits for the lock: hooks fire in bursts
+    return ReliableSqliteStorage, {"filename": os.path.join(data_dir, "queue.db"), "timeout": 30}
+
+
 def job_identity(name: str, args: tuple | list | None, kwargs: dict | None) -> str:
     """What makes two queued jobs the same job: task name and arguments.
 
@@ -67,12 +94,20 @@ def job_identity(name: str, args: tuple | list | None, kwargs: dict | None) -> s
     return f"{identity}:{sorted(kwargs.items())!r}" if kwargs else identity
 
 
+def identity_of_message(data: bytes) -> str:
+    """The :func:`job_identity` of a job serialized by huey's default serializer (pickle)."""
+    import pickle
+
+    message = pickle.loads(data)
+    return job_identity(message.name, message.args, message.kwargs)
+
+
 def owner_is_gone(owner: str, claimed_at: float) -> bool:
     """True when the claim's holder cannot be running the job any more."""
     host, _, rest = owner.partition(":")
     if owner == OWNER:
         return False
-    if host != socket.gethostname():
+    if host != HOST:
         return time.time() - claimed_at > CLAIM_HORIZON
     pid = int(rest.partition(":")[0])
     if pid == os.getpid():
