@@ -22,9 +22,27 @@ writes Plex after the older sync. The newest edit always wins, and one
 scene's syncs never overlap. A job newly queued *settles* for
 :data:`SETTLE` seconds before a worker takes it (merging into it does not
 extend that), so the hooks of several saves of one scene in a row, each its
-own process 50-200 ms after the last, become one sync. This holds for every task here because every
-task body reads the current state and writes all of it (a sync is a function
-of Stash's state, not of the event that asked for it).
+own process 50-200 ms after the last, become one sync.
+
+**Bursts** (bulk edits, Identify over many scenes: thousands of hooks in a
+row, issue #9) would still sync a scene once per *round* of edits when a
+worker keeps up with the rounds: its job runs, the next round queues a new
+one, that runs, the round after queues another. So a job queued for an
+identity that is running, or that a worker took less than :data:`HOLD`
+seconds ago (it is *hot*), is *held*: no worker takes it while the queue is
+*busy* (any job was queued in the last ``quiet`` seconds, :data:`SETTLE` by
+default), and at most :data:`HOLD` seconds after it was queued. A burst is
+then at most two syncs of a scene however its edits interleave: the first
+(prompt: a cold scene is not held), and one after the burst has gone quiet,
+which reads Stash after the last edit; a burst longer than :data:`HOLD` adds
+one sync per :data:`HOLD` seconds. A single edit of a scene synced a minute
+ago, on a quiet queue, waits no longer than before (the queue is quiet
+:data:`SETTLE` seconds after it). Holding never drops a job and never lets
+one run beside another of its identity: the newest edit still wins.
+
+This holds for every task here because every task body reads the current
+state and writes all of it (a sync is a function of Stash's state, not of
+the event that asked for it).
 """
 
 from __future__ import annotations
@@ -66,6 +84,12 @@ CLAIM_HORIZON = 3600.0
 #: the events of a scene saved several times in a row (Identify, a scraper,
 #: plugins reacting to the first save). An edit reaches Plex this much later.
 SETTLE = 1.0
+#: Seconds an identity stays *hot* after a worker took it, and the longest a
+#: held job waits for a busy queue to go quiet (see the module doc).
+HOLD = 60.0
+#: The SQLite schema this module creates (``pragma user_version``): a hook
+#: that finds it current skips the DDL, an exclusive transaction of its own.
+SCHEMA_VERSION = 2
 
 
 #: The huey queue's name (its rows and keys in the storage).
@@ -140,17 +164,33 @@ class ReliableSqliteStorage(SqliteStorage):
         "id integer not null primary key, queue text not null, data blob not null, "
         "priority real not null default 0.0, owner text not null, claimed_at real not null, job_key text)"
     )
-    ddl = [*SqliteStorage.ddl, table_claim]
+    #: Identities a worker took lately (hot, see the module doc), and when each queue last had a job queued.
+    table_recent = (
+        "create table if not exists recent (queue text not null, job_key text not null, "
+        "claimed_at real not null, primary key (queue, job_key))"
+    )
+    table_activity = "create table if not exists activity (queue text not null primary key, queued_at real not null)"
+    ddl = [*SqliteStorage.ddl, table_claim, table_recent, table_activity]
     #: Columns added to tables of an older queue.db (``create table if not exists`` keeps those as they were).
-    added_columns = (("task", "job_key text"), ("task", "ready_at real"), ("claim", "job_key text"))
+    added_columns = (
+        ("task", "job_key text"),
+        ("task", "ready_at real"),
+        ("task", "held_since real"),
+        ("claim", "job_key text"),
+    )
     indexes = (
         "create unique index if not exists task_job_key on task (queue, job_key) where job_key is not null",
+        "create index if not exists task_held on task (queue, held_since) where held_since is not null",
         "create index if not exists claim_job_key on claim (queue, job_key)",
+        "create index if not exists recent_claimed_at on recent (queue, claimed_at)",
     )
     #: One statement: a waiting job of the same identity is updated in place
-    #: (keeping its place in line and its ready time), never duplicated.
+    #: (keeping its place in line, its ready time and its hold), never
+    #: duplicated; a new one is held when its identity is hot.
     upsert = (
-        "insert into task (queue, data, priority, job_key, ready_at) values (?, ?, ?, ?, ?) "
+        "insert into task (queue, data, priority, job_key, ready_at, held_since) values (?1, ?2, ?3, ?4, ?5, "
+        "case when ?6 and (exists (select 1 from claim where queue = ?1 and job_key = ?4) "
+        "or exists (select 1 from recent where queue = ?1 and job_key = ?4 and claimed_at > ?7)) then ?8 end) "
         "on conflict (queue, job_key) where job_key is not null do update set "
         "data = case when excluded.priority >= task.priority then excluded.data else task.data end, "
         "priority = max(task.priority, excluded.priority)"
@@ -159,12 +199,20 @@ class ReliableSqliteStorage(SqliteStorage):
     #: Set by the huey instance: the identity of a serialized job (None: never coalesced).
     key_of: Callable[[bytes], str | None] | None = None
 
-    def __init__(self, *args: Any, settle: float = SETTLE, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, settle: float = SETTLE, quiet: float | None = None, hold: float = HOLD, **kwargs: Any
+    ) -> None:
         self.settle = settle
+        self.quiet = settle if quiet is None else quiet
+        self.hold = hold
         super().__init__(*args, **kwargs)
 
     def initialize_schema(self) -> None:
+        with self.db() as curs:
+            if curs.execute("pragma user_version").fetchone()[0] == SCHEMA_VERSION:
+                return  # every hook would otherwise run the DDL in an exclusive transaction
         with self.db(commit=True, close=True) as curs:
+            curs.execute(f"pragma user_version = {SCHEMA_VERSION}")
             for sql in self.ddl:
                 curs.execute(sql)
             for table, column in self.added_columns:
@@ -174,32 +222,55 @@ class ReliableSqliteStorage(SqliteStorage):
             for sql in self.indexes:
                 curs.execute(sql)
 
-    def _insert(self, curs: Any, data: Any, priority: float, key: str | None, ready_at: float | None = None) -> None:
-        """Queue a job; one with an identity merges into a waiting one of the same."""
+    def _insert(
+        self,
+        curs: Any,
+        data: Any,
+        priority: float,
+        key: str | None,
+        ready_at: float | None = None,
+        now: float | None = None,
+    ) -> None:
+        """Queue a job; one with an identity merges into a waiting one of the
+        same. ``now``: a new job, held if its identity is hot (retries and
+        recovered jobs are not new: they are never held)."""
         if key is None:
             curs.execute(
                 "insert into task (queue, data, priority, ready_at) values (?, ?, ?, ?)",
                 (self.name, data, priority, ready_at),
             )
         else:
-            curs.execute(self.upsert, (self.name, data, priority, key, ready_at))
+            hot_since = 0.0 if now is None else now - self.hold
+            curs.execute(self.upsert, (self.name, data, priority, key, ready_at, now is not None, hot_since, now))
 
     def enqueue(self, data: bytes, priority: float | None = None) -> None:
         key = self.key_of(data) if self.key_of else None
+        now = time.time()
         with self.db(commit=True) as curs:
-            self._insert(curs, self.to_blob(data), priority or 0, key, time.time() + self.settle)
+            self._insert(curs, self.to_blob(data), priority or 0, key, now + self.settle, now)
+            if key is not None:
+                curs.execute(
+                    "insert into activity (queue, queued_at) values (?, ?) "
+                    "on conflict (queue) do update set queued_at = excluded.queued_at",
+                    (self.name, now),
+                )
 
     def claim(self) -> tuple[int, bytes] | None:
-        """Pop the next settled job whose identity is not running, and record the claim, atomically."""
+        """Pop the next settled, unheld job whose identity is not running, and record the claim, atomically."""
         if not self.sql("select 1 from task where queue = ? limit 1", (self.name,), results=True):
             return None
+        now = time.time()
         with self.db(commit=True) as curs:
+            last = curs.execute("select queued_at from activity where queue = ?", (self.name,)).fetchone()
+            if last is None or last[0] <= now - self.quiet:  # quiet: the holds end
+                curs.execute("update task set held_since = null where queue = ? and held_since > 0", (self.name,))
             curs.execute(
                 "select id, data, priority, job_key from task t where queue = ? "
-                "and (ready_at is null or ready_at <= ?) and (job_key is null or "
+                "and (ready_at is null or ready_at <= ?) and (held_since is null or held_since <= ?) "
+                "and (job_key is null or "
                 "not exists (select 1 from claim c where c.queue = t.queue and c.job_key = t.job_key)) "
                 "order by priority desc, id limit 1",
-                (self.name, time.time()),
+                (self.name, now, now - self.hold),
             )
             row = curs.fetchone()
             if row is None:
@@ -208,9 +279,17 @@ class ReliableSqliteStorage(SqliteStorage):
             curs.execute("delete from task where id = ?", (task_id,))
             curs.execute(
                 "insert into claim (queue, data, priority, owner, claimed_at, job_key) values (?, ?, ?, ?, ?, ?)",
-                (self.name, data, priority, OWNER, time.time(), key),
+                (self.name, data, priority, OWNER, now, key),
             )
-            return curs.lastrowid, bytes(data)
+            claim_id = curs.lastrowid
+            if key is not None:
+                curs.execute(
+                    "insert into recent (queue, job_key, claimed_at) values (?, ?, ?) "
+                    "on conflict (queue, job_key) do update set claimed_at = excluded.claimed_at",
+                    (self.name, key, now),
+                )
+                curs.execute("delete from recent where queue = ? and claimed_at <= ?", (self.name, now - self.hold))
+            return claim_id, bytes(data)
 
     def release(self, claim_id: int) -> None:
         self.sql("delete from claim where id = ?", (claim_id,), commit=True)
@@ -228,6 +307,10 @@ class ReliableSqliteStorage(SqliteStorage):
                 if row is None:
                     continue
                 self._insert(curs, *row)
+                if row[2] is not None:  # it was running already: never held (as on Redis)
+                    curs.execute(
+                        "update task set held_since = null where queue = ? and job_key = ?", (self.name, row[2])
+                    )
                 curs.execute("delete from claim where id = ?", (claim_id,))
                 recovered += curs.rowcount
         return recovered
@@ -255,7 +338,10 @@ class ReliableSqliteStorage(SqliteStorage):
 # Redis keeps a job as a member of huey's priority zset: an 8-byte ordering
 # prefix, then (for a job with an identity) NUL, the identity, NUL, and the
 # serialized job. Beside the zset: ``pending`` maps an identity to its waiting
-# member, ``running`` an identity to the claim that holds it.
+# member, ``running`` an identity to the claim that holds it. A held member
+# (see the module doc) waits in the ``held`` zset instead (same score) and in
+# ``held_at`` (scored by when it was queued); ``recent`` scores identities by
+# when a worker last took them; ``activity`` is the time a job was last queued.
 _KEY_OF_LUA = """\
 local function key_of(member)
   if string.byte(member, 9) ~= 0 then return false end
@@ -267,27 +353,64 @@ local function member_of(claim)
   for _ = 1, 3 do at = string.find(claim, '\\n', at + 1, true) end
   return string.sub(claim, 1, at - 1), string.sub(claim, at + 1)
 end
-"""
-# KEYS: queue zset, pending hash. ARGV: identity, score, prefix, member tail.
-_ENQUEUE_LUA = """\
-local old = redis.call('HGET', KEYS[2], ARGV[1])
-local old_score = old and redis.call('ZSCORE', KEYS[1], old)
-if old_score then
-  if tonumber(ARGV[2]) <= tonumber(old_score) then
-    local member = string.sub(old, 1, 8) .. ARGV[4]
-    redis.call('ZREM', KEYS[1], old)
-    redis.call('ZADD', KEYS[1], ARGV[2], member)
-    redis.call('HSET', KEYS[2], ARGV[1], member)
+-- The zset (queue or held) holding the waiting member, and its score.
+local function waiting(queue, held, member)
+  local score = redis.call('ZSCORE', queue, member)
+  if score then return queue, score end
+  score = redis.call('ZSCORE', held, member)
+  if score then return held, score end
+  return false, false
+end
+-- Put member in place of old in zset (held_at follows a held one).
+local function replace(zset, held, held_at, old, member, score)
+  redis.call('ZREM', zset, old)
+  redis.call('ZADD', zset, score, member)
+  if zset == held then
+    local at = redis.call('ZSCORE', held_at, old)
+    redis.call('ZREM', held_at, old)
+    redis.call('ZADD', held_at, at, member)
   end
-  return 0
+end
+"""
+# KEYS: queue zset, pending hash, held zset, held_at zset, running hash, recent zset, activity.
+# ARGV: identity, score, prefix, member tail, now, hot since (now - hold).
+_ENQUEUE_LUA = (
+    _KEY_OF_LUA
+    + """\
+redis.call('SET', KEYS[7], ARGV[5])
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if old then
+  local zset, old_score = waiting(KEYS[1], KEYS[3], old)
+  if zset then
+    if tonumber(ARGV[2]) <= tonumber(old_score) then
+      local member = string.sub(old, 1, 8) .. ARGV[4]
+      replace(zset, KEYS[3], KEYS[4], old, member, ARGV[2])
+      redis.call('HSET', KEYS[2], ARGV[1], member)
+    end
+    return 0
+  end
 end
 local member = ARGV[3] .. ARGV[4]
-redis.call('ZADD', KEYS[1], ARGV[2], member)
+local hot = redis.call('HEXISTS', KEYS[5], ARGV[1]) == 1
+if not hot then
+  local taken = redis.call('ZSCORE', KEYS[6], ARGV[1])
+  hot = taken and tonumber(taken) > tonumber(ARGV[6])
+end
+if hot then
+  redis.call('ZADD', KEYS[3], ARGV[2], member)
+  redis.call('ZADD', KEYS[4], ARGV[5], member)
+else
+  redis.call('ZADD', KEYS[1], ARGV[2], member)
+end
 redis.call('HSET', KEYS[2], ARGV[1], member)
 return 1
 """
-# KEYS: queue zset, claims hash, claim counter, pending hash, running hash.
-# ARGV: owner, time, settled (microseconds: members queued before it have settled).
+)
+# KEYS: queue zset, claims hash, claim counter, pending hash, running hash, held zset, held_at zset,
+# recent zset, activity.
+# ARGV: owner, time, settled (microseconds: members queued before it have settled),
+# quiet before (a queue whose last job was queued before this is quiet), held before (held longer: due).
+# First the held members that are due (all of them when the queue is quiet) join the queue.
 # Each running identity holds back at most one waiting member, so (running + 1)
 # members of a priority hold a claimable one if any is. Within a priority,
 # members are in the order they were queued (the prefix is the time), so the
@@ -301,6 +424,19 @@ local function queued_at(member)
   local t = 0
   for i = 1, 8 do t = t * 256 + string.byte(member, i) end
   return t
+end
+local last = redis.call('GET', KEYS[9])
+local due
+if not last or tonumber(last) <= tonumber(ARGV[4]) then
+  due = redis.call('ZRANGE', KEYS[7], 0, -1)
+else
+  due = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', ARGV[5])
+end
+for _, m in ipairs(due) do
+  local s = redis.call('ZSCORE', KEYS[6], m)
+  redis.call('ZREM', KEYS[6], m)
+  redis.call('ZREM', KEYS[7], m)
+  if s then redis.call('ZADD', KEYS[1], s, m) end
 end
 local window = redis.call('HLEN', KEYS[5]) + 1
 local settled = tonumber(ARGV[3])
@@ -331,6 +467,8 @@ local id = redis.call('INCR', KEYS[3])
 if key then
   redis.call('HDEL', KEYS[4], key)
   redis.call('HSET', KEYS[5], key, id)
+  redis.call('ZADD', KEYS[8], ARGV[2], key)
+  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', ARGV[5])
 end
 redis.call('HSET', KEYS[2], id, ARGV[1] .. '\\n' .. ARGV[2] .. '\\n' .. score .. '\\n' .. member)
 return {id, member}
@@ -349,7 +487,8 @@ if key and redis.call('HGET', KEYS[2], key) == ARGV[1] then redis.call('HDEL', K
 return 1
 """
 )
-# KEYS: queue zset, claims hash, pending hash, running hash. ARGV: claim id.
+# KEYS: queue zset, claims hash, pending hash, running hash, held zset, held_at zset. ARGV: claim id.
+# A recovered job is never held (it was running already); a held job of its identity takes its place.
 _RECOVER_LUA = (
     _KEY_OF_LUA
     + """\
@@ -362,14 +501,20 @@ local key = key_of(member)
 if key then
   if redis.call('HGET', KEYS[4], key) == ARGV[1] then redis.call('HDEL', KEYS[4], key) end
   local old = redis.call('HGET', KEYS[3], key)
-  local old_score = old and redis.call('ZSCORE', KEYS[1], old)
-  if old_score then
-    if tonumber(score) < tonumber(old_score) then
-      redis.call('ZREM', KEYS[1], old)
-      redis.call('ZADD', KEYS[1], score, member)
-      redis.call('HSET', KEYS[3], key, member)
+  if old then
+    local zset, old_score = waiting(KEYS[1], KEYS[5], old)
+    if zset == KEYS[1] then
+      if tonumber(score) < tonumber(old_score) then
+        replace(zset, KEYS[5], KEYS[6], old, member, score)
+        redis.call('HSET', KEYS[3], key, member)
+      end
+      return 1
     end
-    return 1
+    if zset then  -- held: the job joins the queue now, as the more urgent of the two
+      if tonumber(old_score) < tonumber(score) then member, score = old, old_score end
+      redis.call('ZREM', KEYS[5], old)
+      redis.call('ZREM', KEYS[6], old)
+    end
   end
   redis.call('HSET', KEYS[3], key, member)
 end
@@ -396,14 +541,23 @@ class _ReliableRedisMixin:
     #: Set by the huey instance: the identity of a serialized job (None: never coalesced).
     key_of: Callable[[bytes], str | None] | None = None
 
-    def __init__(self, *args: Any, settle: float = SETTLE, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, settle: float = SETTLE, quiet: float | None = None, hold: float = HOLD, **kwargs: Any
+    ) -> None:
         self.settle = settle
+        self.quiet = settle if quiet is None else quiet
+        self.hold = hold
         super().__init__(*args, **kwargs)
 
     def _keys(self) -> tuple[str, str, str, str]:
         """claims, claim counter, pending, running."""
         q = self.queue_key
         return f"{q}.claims", f"{q}.claim_ids", f"{q}.pending", f"{q}.running"
+
+    def _burst_keys(self) -> tuple[str, str, str, str]:
+        """held, held_at, recent, activity (see the module doc)."""
+        q = self.queue_key
+        return f"{q}.held", f"{q}.held_at", f"{q}.recent", f"{q}.activity"
 
     def _script(self, source: str) -> Any:
         scripts = self.__dict__.setdefault("_scripts", {})
@@ -417,17 +571,23 @@ class _ReliableRedisMixin:
             super().enqueue(data, priority)  # type: ignore[misc]
             return
         score = 0 if priority is None else -priority
-        prefix = struct.pack(">Q", int(time.time() * 1e6))  # as huey's: same priority, first come first served
+        now = time.time()
+        prefix = struct.pack(">Q", int(now * 1e6))  # as huey's: same priority, first come first served
         tail = b"\0" + key.encode() + b"\0" + data
-        pending = self._keys()[2]
-        self._script(_ENQUEUE_LUA)(keys=[self.queue_key, pending], args=[key, score, prefix, tail])
+        _, _, pending, running = self._keys()
+        held, held_at, recent, activity = self._burst_keys()
+        self._script(_ENQUEUE_LUA)(
+            keys=[self.queue_key, pending, held, held_at, running, recent, activity],
+            args=[key, score, prefix, tail, repr(now), repr(now - self.hold)],
+        )
 
     def claim(self) -> tuple[int, bytes] | None:
         claims, counter, pending, running = self._keys()
         now = time.time()
         settled = int((now - self.settle) * 1e6)
         result = self._script(_CLAIM_LUA)(
-            keys=[self.queue_key, claims, counter, pending, running], args=[OWNER, repr(now), settled]
+            keys=[self.queue_key, claims, counter, pending, running, *self._burst_keys()],
+            args=[OWNER, repr(now), settled, repr(now - self.quiet), repr(now - self.hold)],
         )
         if not result:
             return None
@@ -440,25 +600,34 @@ class _ReliableRedisMixin:
 
     def recover(self) -> int:
         claims, _, pending, running = self._keys()
+        held, held_at, _, _ = self._burst_keys()
         recovered = 0
         for claim_id, value in self.conn.hgetall(claims).items():
             owner, claimed_at, _ = bytes(value).split(b"\n", 2)
             if owner_is_gone(owner.decode(), float(claimed_at)):
                 recovered += self._script(_RECOVER_LUA)(
-                    keys=[self.queue_key, claims, pending, running], args=[claim_id]
+                    keys=[self.queue_key, claims, pending, running, held, held_at], args=[claim_id]
                 )
         return recovered
 
     def claims(self) -> int:
         return self.conn.hlen(self._keys()[0])
 
+    def queue_size(self) -> int:
+        return self.conn.zcard(self.queue_key) + self.conn.zcard(self._burst_keys()[0])
+
     def enqueued_items(self, limit: int | None = None) -> list[bytes]:
-        items = self.conn.zrange(self.queue_key, 0, limit - 1 if limit else -1)
-        return [_data_of(bytes(item)) for item in items]
+        """Waiting jobs, held ones among them, in the order of priority and queue time."""
+        scored = [
+            (score, bytes(member))
+            for zset in (self.queue_key, self._burst_keys()[0])
+            for member, score in self.conn.zrange(zset, 0, -1, withscores=True)
+        ]
+        return [_data_of(member) for _, member in sorted(scored)[:limit]]
 
     def flush_queue(self) -> None:
         super().flush_queue()  # type: ignore[misc]
-        self.conn.delete(*self._keys())
+        self.conn.delete(*self._keys(), *self._burst_keys())
 
 
 class ReliablePriorityRedisStorage(_ReliableRedisMixin, PriorityRedisStorage):
