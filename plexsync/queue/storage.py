@@ -35,7 +35,7 @@ default), and at most :data:`HOLD` seconds after it was queued. A burst is
 then at most two syncs of a scene however its edits interleave: the first
 (prompt: a cold scene is not held), and one after the burst has gone quiet,
 which reads Stash after the last edit; a burst longer than :data:`HOLD` adds
-one sync per :data:`HOLD` seconds. A single edit of a scene synced a minute
+one sync per :data:`HOLD` seconds. A single edit of a scene synced minutes
 ago, on a quiet queue, waits no longer than before (the queue is quiet
 :data:`SETTLE` seconds after it). Holding never drops a job and never lets
 one run beside another of its identity: the newest edit still wins.
@@ -85,8 +85,11 @@ CLAIM_HORIZON = 3600.0
 #: plugins reacting to the first save). An edit reaches Plex this much later.
 SETTLE = 1.0
 #: Seconds an identity stays *hot* after a worker took it, and the longest a
-#: held job waits for a busy queue to go quiet (see the module doc).
-HOLD = 60.0
+#: held job waits for a busy queue to go quiet (see the module doc): longer
+#: than a bulk edit of thousands of scenes takes. The price: while hooks keep
+#: coming for longer (a scan of a big library), an edit of a scene synced in
+#: the last few minutes reaches Plex up to this much later.
+HOLD = 300.0
 #: The SQLite schema this module creates (``pragma user_version``): a hook
 #: that finds it current skips the DDL, an exclusive transaction of its own.
 SCHEMA_VERSION = 2
