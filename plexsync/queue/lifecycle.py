@@ -179,7 +179,7 @@ def _run_again(task: Task, error: BaseException | None) -> None:
 @huey.signal(signals.SIGNAL_INTERRUPTED)
 def on_interrupted(signal: str, task: Task) -> None:
     """SIGTERM stopped the consumer mid-job: the job goes back to the queue."""
-    huey.enqueue(task)
+    huey.requeue(task)
     huey.release(task)
     log.warning("job %s interrupted by shutdown; re-queued", task.id)
 

@@ -3,6 +3,7 @@ release once huey is done with the job, coalesce by job identity."""
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from huey import PriorityRedisHuey, SqliteHuey
@@ -38,7 +39,27 @@ class _ReliableHueyMixin:
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         self._claims: dict[str, int] = {}
         self._claims_lock = threading.Lock()
+        self._requeueing = threading.local()
         self.storage.key_of = self.identity_of
+        self.storage.is_requeue = lambda: getattr(self._requeueing, "on", False)
+
+    def requeue(self, task: Task) -> None:
+        """Put back a job that ran (interrupted, or a retry): the storage never
+        holds it, and it ends the hold of a newer job of its identity
+        (:mod:`plexsync.queue.storage`): the job's time has come."""
+        self._requeueing.on = True
+        try:
+            self.enqueue(task)  # type: ignore[attr-defined]
+        finally:
+            self._requeueing.on = False
+
+    def _requeue_task(self, task: Task, timestamp: object, retry_eta: object = None) -> None:
+        # huey's: a retry without delay is enqueued at once, a retry with one scheduled
+        self._requeueing.on = True
+        try:
+            super()._requeue_task(task, timestamp, retry_eta)  # type: ignore[misc]
+        finally:
+            self._requeueing.on = False
 
     def identity_of(self, data: bytes) -> str:
         """The :func:`job_identity` of a serialized job (every enqueue path goes
@@ -89,3 +110,12 @@ class ReliableSqliteHuey(_ReliableHueyMixin, SqliteHuey):
 
 class ReliablePriorityRedisHuey(_ReliableHueyMixin, PriorityRedisHuey):
     storage_class = ReliablePriorityRedisStorage
+
+    def read_schedule(self, timestamp: object = None) -> list[Task]:
+        """Due jobs go back to the queue as jobs that ran (never held), not as new ones."""
+        for task in super().read_schedule(timestamp):
+            try:
+                self.requeue(task)
+            except Exception:  # as huey's scheduler does for each task
+                logging.getLogger("huey").exception("Error enqueueing %s.", task)
+        return []

@@ -196,11 +196,14 @@ class ReliableSqliteStorage(SqliteStorage):
         "or exists (select 1 from recent where queue = ?1 and job_key = ?4 and claimed_at > ?7)) then ?8 end) "
         "on conflict (queue, job_key) where job_key is not null do update set "
         "data = case when excluded.priority >= task.priority then excluded.data else task.data end, "
-        "priority = max(task.priority, excluded.priority)"
+        "priority = max(task.priority, excluded.priority), "
+        "held_since = case when ?6 then task.held_since end"  # a job that ran already ends the hold
     )
 
     #: Set by the huey instance: the identity of a serialized job (None: never coalesced).
     key_of: Callable[[bytes], str | None] | None = None
+    #: Set by the huey instance: True while it puts back a job that ran (never held, see the module doc).
+    is_requeue: Callable[[], bool] | None = None
 
     def __init__(
         self, *args: Any, settle: float = SETTLE, quiet: float | None = None, hold: float = HOLD, **kwargs: Any
@@ -235,8 +238,9 @@ class ReliableSqliteStorage(SqliteStorage):
         now: float | None = None,
     ) -> None:
         """Queue a job; one with an identity merges into a waiting one of the
-        same. ``now``: a new job, held if its identity is hot (retries and
-        recovered jobs are not new: they are never held)."""
+        same. ``now``: a new job, held if its identity is hot; without it the
+        job ran already (a retry, an interrupted or recovered job): never held,
+        and a held job it merges into is held no more."""
         if key is None:
             curs.execute(
                 "insert into task (queue, data, priority, ready_at) values (?, ?, ?, ?)",
@@ -248,10 +252,11 @@ class ReliableSqliteStorage(SqliteStorage):
 
     def enqueue(self, data: bytes, priority: float | None = None) -> None:
         key = self.key_of(data) if self.key_of else None
+        fresh = not (self.is_requeue and self.is_requeue())
         now = time.time()
         with self.db(commit=True) as curs:
-            self._insert(curs, self.to_blob(data), priority or 0, key, now + self.settle, now)
-            if key is not None:
+            self._insert(curs, self.to_blob(data), priority or 0, key, now + self.settle, now if fresh else None)
+            if key is not None and fresh:
                 curs.execute(
                     "insert into activity (queue, queued_at) values (?, ?) "
                     "on conflict (queue) do update set queued_at = excluded.queued_at",
@@ -310,10 +315,6 @@ class ReliableSqliteStorage(SqliteStorage):
                 if row is None:
                     continue
                 self._insert(curs, *row)
-                if row[2] is not None:  # it was running already: never held (as on Redis)
-                    curs.execute(
-                        "update task set held_since = null where queue = ? and job_key = ?", (self.name, row[2])
-                    )
                 curs.execute("delete from claim where id = ?", (claim_id,))
                 recovered += curs.rowcount
         return recovered
@@ -376,14 +377,21 @@ local function replace(zset, held, held_at, old, member, score)
 end
 """
 # KEYS: queue zset, pending hash, held zset, held_at zset, running hash, recent zset, activity.
-# ARGV: identity, score, prefix, member tail, now, hot since (now - hold).
+# ARGV: identity, score, prefix, member tail, now, hot since (now - hold), fresh (1: new; 0: a job that ran).
 _ENQUEUE_LUA = (
     _KEY_OF_LUA
     + """\
-redis.call('SET', KEYS[7], ARGV[5])
+local fresh = ARGV[7] == '1'
+if fresh then redis.call('SET', KEYS[7], ARGV[5]) end
 local old = redis.call('HGET', KEYS[2], ARGV[1])
 if old then
   local zset, old_score = waiting(KEYS[1], KEYS[3], old)
+  if zset == KEYS[3] and not fresh then  -- a job that ran ends the hold
+    redis.call('ZREM', KEYS[3], old)
+    redis.call('ZREM', KEYS[4], old)
+    redis.call('ZADD', KEYS[1], old_score, old)
+    zset = KEYS[1]
+  end
   if zset then
     if tonumber(ARGV[2]) <= tonumber(old_score) then
       local member = string.sub(old, 1, 8) .. ARGV[4]
@@ -394,8 +402,8 @@ if old then
   end
 end
 local member = ARGV[3] .. ARGV[4]
-local hot = redis.call('HEXISTS', KEYS[5], ARGV[1]) == 1
-if not hot then
+local hot = fresh and redis.call('HEXISTS', KEYS[5], ARGV[1]) == 1
+if fresh and not hot then
   local taken = redis.call('ZSCORE', KEYS[6], ARGV[1])
   hot = taken and tonumber(taken) > tonumber(ARGV[6])
 end
@@ -543,6 +551,8 @@ class _ReliableRedisMixin:
     blocking = False  # Lua cannot block: the consumer polls (tune with -d/-m)
     #: Set by the huey instance: the identity of a serialized job (None: never coalesced).
     key_of: Callable[[bytes], str | None] | None = None
+    #: Set by the huey instance: True while it puts back a job that ran (never held, see the module doc).
+    is_requeue: Callable[[], bool] | None = None
 
     def __init__(
         self, *args: Any, settle: float = SETTLE, quiet: float | None = None, hold: float = HOLD, **kwargs: Any
@@ -574,6 +584,7 @@ class _ReliableRedisMixin:
             super().enqueue(data, priority)  # type: ignore[misc]
             return
         score = 0 if priority is None else -priority
+        requeue = bool(self.is_requeue and self.is_requeue())
         now = time.time()
         prefix = struct.pack(">Q", int(now * 1e6))  # as huey's: same priority, first come first served
         tail = b"\0" + key.encode() + b"\0" + data
@@ -581,7 +592,7 @@ class _ReliableRedisMixin:
         held, held_at, recent, activity = self._burst_keys()
         self._script(_ENQUEUE_LUA)(
             keys=[self.queue_key, pending, held, held_at, running, recent, activity],
-            args=[key, score, prefix, tail, repr(now), repr(now - self.hold)],
+            args=[key, score, prefix, tail, repr(now), repr(now - self.hold), 0 if requeue else 1],
         )
 
     def claim(self) -> tuple[int, bytes] | None:

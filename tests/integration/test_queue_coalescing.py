@@ -349,3 +349,27 @@ def test_concurrent_hooks_sync_each_scene_at_most_twice_and_the_last_sync_reads_
     assert waiting(queue) == [] and queue.storage.claims() == 0
     assert max(len(versions) for versions in synced.values()) <= 2, synced
     assert {scene: versions[-1] for scene, versions in synced.items()} == {scene: newest(scene) for scene in scenes}
+
+
+def test_a_job_that_ran_goes_back_unheld_and_ends_the_hold_of_the_newer_one(backend: str, tmp_path: Path):
+    """A retry that is due, or a job interrupted by shutdown, is not a new edit: a busy queue must not
+    put it off (the worker's outage and scan waits depend on it)."""
+    queue = _with_tasks(_build(backend, tmp_path / "q.db", quiet=BUSY))
+    queue.sync("1")
+    running = queue.dequeue()
+    queue.sync("1")  # an edit during the sync: held
+    queue.requeue(running)  # the sync failed and is due again
+    queue.release(running)
+    assert waiting(queue) == [("sync", ("1",))]
+    assert queue.dequeue().args == ("1",)
+
+
+def test_a_due_retry_is_not_held(backend: str, tmp_path: Path):
+    queue = _with_tasks(_build(backend, tmp_path / "q.db", quiet=BUSY))
+    queue.sync("1")
+    running = queue.dequeue()
+    queue.add_schedule(running)  # what huey does with a retry that has a delay (eta unset: due now)
+    queue.release(running)
+    queue.sync("2")  # the queue is busy
+    assert queue.read_schedule() == []  # due jobs are queued by the storage itself
+    assert sorted(t.args for t in iter(queue.dequeue, None)) == [("1",), ("2",)]
