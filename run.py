@@ -89,6 +89,8 @@ def main(argv: list[str]) -> int:
     rest = argv[1:]
     if job == "setup":
         ensure_venv(dev=False)
+        # bytecode for the hook's modules: Stash's PYTHONDONTWRITEBYTECODE would make every hook compile them
+        subprocess.run([str(PYTHON), "-m", "plexsync.ops.bytecode"], cwd=ROOT, check=False)
         print(f"ready: {PYTHON}")
         return 0
     if job == "demo":

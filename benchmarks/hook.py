@@ -1,28 +1,46 @@
 """Hook wall time: the plugin's hook process as Stash starts it, next to its
-two baselines, measured interleaved in one run so machine load hits all alike.
+baselines, measured interleaved in one run so machine load hits all alike.
 
     .venv/bin/python benchmarks/hook.py [--runs 40]
 
-* ``bare``: ``python -c pass``, the interpreter alone;
-* ``huey-min``: a process that only imports huey (redis blocked, as the hook
-  does) and enqueues one task into a SqliteHuey: the floor for any hook that
-  enqueues through huey;
-* ``hook``: ``python stash_plugin.py`` with a Scene.Update.Post hook context on
-  stdin, enqueueing into the plugin's SQLite queue.
+Processes (each a fresh interpreter, as Stash starts them):
 
-Each is run with the bytecode caches as this machine has them
-(PYTHONDONTWRITEBYTECODE=1: the standard library and the virtualenv are
-compiled, the plugin's own modules are compiled again in every process), and
-with every cache warm (a private PYTHONPYCACHEPREFIX filled by a first run).
-Bounded: 6 variants x ``--runs`` processes (about 20 s at 40).
+* ``bare``: ``python -c pass``, the interpreter alone;
+* ``huey-min``: a process that only imports huey (redis blocked) and enqueues
+  one task into a SqliteHuey: issue #9's floor for a hook that enqueues
+  through huey;
+* ``huey-min, redis-py``: the same without blocking redis: what importing
+  huey costs where redis-py is installed (huey.storage imports it at load);
+* ``hook``: ``python stash_plugin.py`` with a Scene.Update.Post hook context
+  on stdin, enqueueing into the plugin's SQLite queue, with redis-py
+  installed as in this virtualenv (the hook does not load it);
+* ``hook, no redis-py``: the same with redis-py made unimportable by a
+  ``sitecustomize`` on PYTHONPATH (as if it were not installed); when the
+  virtualenv has no redis-py both hook rows measure the same thing.
+
+Bytecode, with ``PYTHONDONTWRITEBYTECODE=1`` throughout (this machine sets
+it; the standard library and the virtualenv have their bytecode from the
+install):
+
+* ``cold``: a copy of the plugin without ``__pycache__``: every hook compiles
+  every plugin module it imports (a plugin folder before setup);
+* ``warm``: a copy compiled as ``python3 run.py setup`` and every worker start
+  compile it (:mod:`plexsync.ops.bytecode`): hooks read the bytecode.
+
+A worker is "running" throughout: the benchmark holds the worker lock (so
+hooks start none) and keeps each queue database open, as a consumer does
+(so no process is the last to close it and checkpoints it on exit).
+Bounded: 10 variants x ``--runs`` processes (about a minute at 40).
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -39,39 +57,69 @@ HOOK_INPUT = json.dumps(
 )
 HUEY_MIN = """
 import sys
-sys.modules["redis"] = None
+{block}
 from huey import SqliteHuey
 huey = SqliteHuey("bench", filename={path!r}, results=False)
 @huey.task()
 def sync_scene(scene_id): pass
 sync_scene("42")
 """
+BLOCK_REDIS = 'sys.modules["redis"] = None'
+#: What the plugin's entry script needs of the repository.
+PLUGIN_FILES = ("stash_plugin.py", "huey_config.py", "plexsync")
 
 
-def variants(tmp: Path) -> dict[str, tuple[list[str], str | None]]:
+def plugin_copy(where: Path, compiled: bool) -> Path:
+    where.mkdir(parents=True)
+    for name in PLUGIN_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, where / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, where / name)
+    if compiled:  # what run.py setup and the worker do
+        code = "import sys; from plexsync.ops.bytecode import compile_plugin; sys.exit(not compile_plugin(sys.argv[1]))"
+        subprocess.run([sys.executable, "-c", code, str(where)], cwd=where, check=True)
+    return where
+
+
+def no_redis_path(tmp: Path) -> Path:
+    """A PYTHONPATH entry whose sitecustomize makes redis unimportable, as if not installed."""
+    folder = tmp / "no-redis"
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(f"import sys\n{BLOCK_REDIS}\n")
+    return folder
+
+
+def variants(tmp: Path, plugin: Path, queue_db: Path) -> dict[str, tuple[list[str], str | None, dict[str, str]]]:
+    hook = [sys.executable, str(plugin / "stash_plugin.py")]
     return {
-        "bare": ([sys.executable, "-c", "pass"], None),
-        "huey-min": ([sys.executable, "-c", HUEY_MIN.format(path=str(tmp / "min.db"))], None),
-        "hook": ([sys.executable, str(REPO / "stash_plugin.py")], HOOK_INPUT),
+        "bare": ([sys.executable, "-c", "pass"], None, {}),
+        "huey-min": ([sys.executable, "-c", HUEY_MIN.format(block=BLOCK_REDIS, path=str(queue_db))], None, {}),
+        "huey-min, redis-py": ([sys.executable, "-c", HUEY_MIN.format(block="", path=str(queue_db))], None, {}),
+        "hook": (hook, HOOK_INPUT, {}),
+        "hook, no redis-py": (hook, HOOK_INPUT, {"PYTHONPATH": str(tmp / "no-redis")}),
     }
 
 
-def cache_envs(tmp: Path) -> dict[str, dict[str, str]]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("PLEXSYNC_", "PYTHONPYCACHEPREFIX"))}
-    base["PLEXSYNC_DATA_DIR"] = str(tmp / "data")
-    as_here = {**base, "PYTHONDONTWRITEBYTECODE": "1"}
-    warm = {k: v for k, v in base.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    warm["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
-    return {"caches as here": as_here, "caches warm": warm}
+def base_env(tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLEXSYNC_", "PYTHONPYCACHEPREFIX", "PYTHONPATH"))}
+    env["PLEXSYNC_DATA_DIR"] = str(tmp / "data")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
 
 
 def run_once(argv: list[str], stdin: str | None, env: dict[str, str], cwd: Path) -> float:
     start = time.perf_counter()
     done = subprocess.run(argv, input=stdin, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
     elapsed = time.perf_counter() - start
-    if done.returncode != 0 or (stdin is not None and '"output"' not in done.stdout):
+    if done.returncode != 0 or (stdin is not None and '"output"' not in done.stdout) or done.stderr:
         raise RuntimeError(f"{argv[-1][:40]} failed: {done.stdout[-500:]} {done.stderr[-500:]}")
     return elapsed
+
+
+def redis_installed() -> bool:
+    return subprocess.run([sys.executable, "-c", "import redis"], capture_output=True).returncode == 0
 
 
 def main() -> None:
@@ -79,29 +127,40 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40, help="processes per variant (default 40)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="plexsync-bench-hook-"))
-    progs, envs = variants(tmp), cache_envs(tmp)
-    times: dict[tuple[str, str], list[float]] = {(c, v): [] for c in envs for v in progs}
     try:
-        for env in envs.values():  # warm-up: fills the warm cache, creates the queue files
-            for argv, stdin in progs.values():
-                run_once(argv, stdin, env, tmp)
+        no_redis_path(tmp)
+        data = tmp / "data"
+        data.mkdir()
+        lock = os.open(data / "worker.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(lock, fcntl.LOCK_SH)  # as a running consumer holds it: hooks start no worker
+        env = base_env(tmp)
+        plugins = {"cold": plugin_copy(tmp / "cold", False), "warm": plugin_copy(tmp / "warm", True)}
+        progs = {cache: variants(tmp, plugin, tmp / f"min-{cache}.db") for cache, plugin in plugins.items()}
+        for programs in progs.values():  # warm-up: creates the queue files
+            for argv, stdin, extra in programs.values():
+                run_once(argv, stdin, {**env, **extra}, tmp)
+        held = [sqlite3.connect(data / "queue.db"), *(sqlite3.connect(tmp / f"min-{c}.db") for c in progs)]
+        times: dict[tuple[str, str], list[float]] = {(c, v): [] for c in progs for v in progs[c]}
         for _ in range(args.runs):
-            for cache, env in envs.items():
-                for name, (argv, stdin) in progs.items():
-                    times[(cache, name)].append(run_once(argv, stdin, env, tmp))
+            for cache, programs in progs.items():
+                for name, (argv, stdin, extra) in programs.items():
+                    times[(cache, name)].append(run_once(argv, stdin, {**env, **extra}, tmp))
+        for conn in held:
+            conn.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"hook wall time, {args.runs} runs each, interleaved; {machine()}")
-    rows: list[list[object]] = [["caches", "process", "median ms", "p95 ms", "hook / this (median)"]]
-    for cache in envs:
+    redis_note = "redis-py installed" if redis_installed() else "redis-py NOT installed: its rows equal the others"
+    print(f"hook wall time, {args.runs} runs each, interleaved; {machine()}; {redis_note}")
+    rows: list[list[object]] = [["bytecode", "process", "median ms", "p95 ms", "hook / this (median)"]]
+    for cache in progs:
         hook = median(times[(cache, "hook")])
-        for name in progs:
+        for name in progs[cache]:
             values = times[(cache, name)]
             ratio = "" if name == "hook" else f"{hook / median(values):.2f}x"
             rows.append([cache, name, f"{median(values) * 1000:.1f}", f"{percentile(values, 0.95) * 1000:.1f}", ratio])
     print(table(rows))
-    print("targets: hook median within 1.1x of huey-min; hook p95 under 100 ms with caches warm on an idle machine")
+    print("targets: hook median within 1.1x of huey-min; hook p95 under 100 ms with warm bytecode on an idle machine")
 
 
 if __name__ == "__main__":

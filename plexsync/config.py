@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from plexsync import hookenv
+from plexsync.hookenv import ENV_PREFIX, ConfigError, env_name  # noqa: F401  (part of this module's API)
 from plexsync.redact import redact
 
 if TYPE_CHECKING:  # the hook process reads settings but never parses path rules
@@ -29,16 +31,7 @@ if TYPE_CHECKING:  # the hook process reads settings but never parses path rules
 
 #: The plugin id: the manifest's file name. Stash keys plugin settings by it.
 PLUGIN_ID = "StashPlexSync"
-ENV_PREFIX = "PLEXSYNC_"
-PLUGIN_DIR = Path(__file__).resolve().parent.parent
-
-
-class ConfigError(ValueError):
-    """A setting is missing or invalid; the message names it."""
-
-
-def env_name(key: str) -> str:
-    return ENV_PREFIX + key.upper()
+PLUGIN_DIR = Path(hookenv.PLUGIN_DIR)
 
 
 def _url(key: str, raw: str) -> str:
@@ -75,10 +68,7 @@ def _names(key: str, raw: str) -> tuple[str, ...]:
 
 def _choice(*options: str) -> Callable[[str, str], str]:
     def parse(key: str, raw: str) -> str:
-        value = raw.strip().lower()
-        if value not in options:
-            raise ConfigError(f"{env_name(key)}: {raw[:40]!r} is not one of {', '.join(options)}")
-        return value
+        return hookenv.choice(key, raw, options)
 
     return parse
 
@@ -340,8 +330,8 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "worker_mode",
-        _choice("auto", "external"),
-        "auto",
+        _choice(*hookenv.WORKER_MODES),
+        hookenv.WORKER_MODES[0],
         "Worker mode",
         "auto: the plugin starts the worker when a sync is queued and none is running, and it stops when idle. "
         "external: you run the worker yourself (python3 run.py worker); the plugin warns when it is not running.",
@@ -467,10 +457,8 @@ class Bootstrap:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Bootstrap:
         env = os.environ if environ is None else environ
         stash_url = _url("stash_url", env.get(env_name("stash_url")) or "http://localhost:9999")
-        data_dir = Path(env.get(env_name("data_dir")) or PLUGIN_DIR / "data").expanduser()
-        redis_url = env.get(env_name("redis_url")) or None
-        if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-            raise ConfigError(f"{env_name('redis_url')}: {redact(redis_url)!r} is not a redis:// URL")
+        data_dir = Path(hookenv.data_dir(env))
+        redis_url = hookenv.redis_url(env)
         database_url = env.get(env_name("database_url")) or None
         return cls(
             stash_url=stash_url,

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: importing typing costs every hook process milliseconds (issue #9)
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The hooks the manifest subscribes to for scenes.
 SCENE_HOOKS = ("Scene.Update.Post", "Scene.Create.Post")
@@ -45,15 +47,32 @@ class HookInputError(ValueError):
     """The hook context is not something PlexSync can act on."""
 
 
-@dataclass(frozen=True)
 class RelatedChange:
-    """A performer, studio, tag or group changed: every scene showing it needs a sync."""
+    """A performer, studio, tag or group changed: every scene showing it needs a sync.
 
-    kind: str  # performer | studio | tag | group
-    change: str  # update | destroy | merge
-    object_id: str
-    #: For a merge: the tags merged into ``object_id`` (gone now).
-    sources: tuple[str, ...] = ()
+    A plain class, not a dataclass: ``dataclasses`` costs every hook process
+    its import (issue #9)."""
+
+    __slots__ = ("change", "kind", "object_id", "sources")
+
+    def __init__(self, kind: str, change: str, object_id: str, sources: tuple[str, ...] = ()) -> None:
+        self.kind = kind  # performer | studio | tag | group
+        self.change = change  # update | destroy | merge
+        self.object_id = object_id
+        #: For a merge: the tags merged into ``object_id`` (gone now).
+        self.sources = sources
+
+    def _key(self) -> tuple:
+        return (self.kind, self.change, self.object_id, self.sources)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RelatedChange) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"RelatedChange{self._key()!r}"
 
     def describe(self) -> str:
         merged = f" (merged from tag(s) {', '.join(self.sources)})" if self.sources else ""
@@ -147,13 +166,13 @@ def handle(hook_context: Any) -> str:
     if isinstance(hook_context, dict) and hook_context.get("type") in RELATED_HOOKS:
         change = related_change_of(hook_context)
         _skip_redis_import()
-        from plexsync.tasks import enqueue_related
+        from plexsync.queue.producer import enqueue_related  # not plexsync.tasks: all of huey (issue #9)
 
         enqueue_related(change.kind, change.change, change.object_id, change.sources)
         return change.describe()
     scene_id = scene_id_of(hook_context)
     _skip_redis_import()
-    from plexsync.tasks import enqueue_scene
+    from plexsync.queue.producer import enqueue_scene  # not plexsync.tasks: all of huey (issue #9)
 
     # A scan found the scene's file changed or moved: Plex's copy may have moved too.
     rematch = hook_context.get("type") == "Scene.Update.Post" and hook_context.get("input") is None

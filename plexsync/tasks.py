@@ -12,10 +12,7 @@ from huey.api import Task
 
 from plexsync.config import default_value
 from plexsync.queue.instance import huey
-
-#: Edits a user just made jump ahead of a bulk "sync all" backlog.
-PRIORITY_EDIT = 10
-PRIORITY_BULK = 0
+from plexsync.queue.producer import PRIORITY_BULK, PRIORITY_EDIT  # noqa: F401  (defined there for the hook)
 
 # The defaults; each job's first attempt replaces them with the worker's
 # settings (plexsync.sync.worker): the process that enqueues (a Stash hook) cannot
@@ -99,16 +96,3 @@ def enqueue_scene(scene_id: str, priority: int = PRIORITY_EDIT, rematch: bool = 
     """
     flags = {name: True for name, on in (("rematch", rematch), ("force", force)) if on}
     sync_scene(scene_id, priority=priority, **flags)
-
-
-def enqueue_related(kind: str, change: str, object_id: str, sources: tuple[str, ...] | list[str] = ()) -> None:
-    """Queue the fan-out of one performer/studio/tag/group change (coalesced like any job).
-
-    It runs ahead of a bulk backlog: it is the user's edit; the scene syncs it
-    queues are bulk ones, so a rename of a tag on 50,000 scenes does not hold up
-    the next scene edit.
-    """
-    if sources:
-        sync_related(kind, change, object_id, list(sources), priority=PRIORITY_EDIT)
-    else:
-        sync_related(kind, change, object_id, priority=PRIORITY_EDIT)

@@ -46,13 +46,13 @@ runs in a session of its own, so Stash does not wait for it.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
 import sys
-import time
-from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: a hook loads this module (issue #9)
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 try:
     import fcntl
@@ -71,16 +71,17 @@ ENV_AUTOSTARTED = "_PLEXSYNC_WORKER_AUTOSTARTED"
 CONSUMER_OPTIONS = ("-w", "4", "-k", "thread", "-m", "1")
 
 
-def lock_path(data_dir: Path) -> Path:
-    return Path(data_dir) / LOCK_FILE
+# os.path rather than pathlib: a hook runs these, and pathlib costs it milliseconds (issue #9).
+def lock_path(data_dir: str | Path) -> str:
+    return os.path.join(data_dir, LOCK_FILE)
 
 
-def open_lock(data_dir: Path) -> int:
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
+def open_lock(data_dir: str | Path) -> int:
+    os.makedirs(data_dir, exist_ok=True)
     return os.open(lock_path(data_dir), os.O_RDWR | os.O_CREAT, 0o644)
 
 
-def try_claim(data_dir: Path) -> int | None:
+def try_claim(data_dir: str | Path) -> int | None:
     """A descriptor holding the lock exclusively when no consumer holds it, else None."""
     if fcntl is None:
         return None
@@ -118,15 +119,17 @@ def consumer_command() -> list[str]:
     return [sys.executable, "-m", "huey.bin.huey_consumer", "huey_config.huey", *CONSUMER_OPTIONS]
 
 
-def _log_file(data_dir: Path) -> Any:
-    path = Path(data_dir) / LOG_FILE
-    with contextlib.suppress(OSError):
-        if path.stat().st_size > LOG_ROTATE_BYTES:
-            os.replace(path, path.with_name(LOG_FILE + ".1"))
+def _log_file(data_dir: str | Path) -> Any:
+    path = os.path.join(data_dir, LOG_FILE)
+    try:
+        if os.stat(path).st_size > LOG_ROTATE_BYTES:
+            os.replace(path, path + ".1")
+    except OSError:
+        pass
     return open(path, "ab")
 
 
-def spawn(lock_fd: int, data_dir: Path, server_connection: Any, plugin_dir: Path) -> int:
+def spawn(lock_fd: int, data_dir: str | Path, server_connection: Any, plugin_dir: str | Path) -> int:
     """Start a detached consumer that inherits ``lock_fd``; returns its pid."""
     import subprocess  # only the one hook that starts a worker pays for it
 
@@ -152,6 +155,9 @@ def spawn(lock_fd: int, data_dir: Path, server_connection: Any, plugin_dir: Path
 
 
 def _remote_consumer_alive() -> bool:
+    import socket
+    import time
+
     from plexsync.ops import heartbeat
 
     beat = heartbeat.read()
@@ -166,26 +172,26 @@ def ensure_worker(mode: str, server_connection: Any, work: bool) -> str | None:
     Returns a warning for Stash's log, or None when a consumer runs, was
     started, or is not needed yet.
     """
-    from plexsync.config import PLUGIN_DIR
-    from plexsync.queue.instance import bootstrap
+    from plexsync import hookenv  # not plexsync.config (its settings table): a hook runs this
 
     if fcntl is None:
         if mode == "auto" and work:
             return "the worker cannot be started automatically on Windows: run `python3 run.py worker`"
         return None
-    fd = try_claim(bootstrap.data_dir)
+    data_dir = hookenv.data_dir()
+    fd = try_claim(data_dir)
     if fd is None:
         return None  # a consumer holds the lock, or another hook is starting one
     try:
-        if bootstrap.redis_url and _remote_consumer_alive():
+        if hookenv.redis_url() and _remote_consumer_alive():
             return None
         if mode == "auto":
             if work:
-                spawn(fd, bootstrap.data_dir, server_connection, PLUGIN_DIR)
+                spawn(fd, data_dir, server_connection, hookenv.PLUGIN_DIR)
             return None
         return (
             f"no worker is running (worker mode {mode}): syncs wait in the queue until you start it, "
-            f"e.g. `python3 run.py worker` in {PLUGIN_DIR}"
+            f"e.g. `python3 run.py worker` in {hookenv.PLUGIN_DIR}"
         )
     finally:
         os.close(fd)

@@ -15,7 +15,10 @@ which load the state tables anyway, compute it fresh and publish it too.
 from __future__ import annotations
 
 import time
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: a hook loads this module, and typing costs it milliseconds (issue #9)
+if TYPE_CHECKING:
+    from typing import Any
 
 KEY = "plexsync:health"
 #: The settings copied into the snapshot: what a hook may need, never a secret.

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import IO, Any
+
+TYPE_CHECKING = False  # not typing's: importing typing costs every hook process milliseconds (issue #9)
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 #: Digits a JSON integer may have before it is not read as a number at all
 #: (Python refuses to convert more than 4300; no id has more than 19).
@@ -83,29 +86,38 @@ def _one_line(text: str) -> str:
     return " ".join(redact(text).split())[:500]
 
 
-def _worker_warnings(payload: dict[str, Any], fresh: bool, queued: bool) -> list[str]:
-    """What Stash's log should say about the worker and failing syncs (empty when all is well).
+def _snapshot(fresh: bool) -> dict[str, Any] | None:
+    """The health snapshot: computed from the state tables when ``fresh`` (a
+    task loaded them; it publishes it too), else the worker's, read from the
+    queue's storage with huey's consumer side unloaded (a hook, issue #9)."""
+    from plexsync.ops import health
 
-    ``fresh``: compute the health from the state tables (a task has loaded
-    them) instead of reading the worker's snapshot (a hook must not).
-    """
-    from plexsync.config import ConfigError, setting_value
+    if not fresh:
+        from plexsync.queue import producer
+
+        snapshot = producer.peek(health.KEY)
+        return snapshot if isinstance(snapshot, dict) else None
+    from plexsync.queue.instance import bootstrap
+    from plexsync.state import db
+
+    db.open_state(bootstrap)  # the task opened it already, unless it did not need it
+    snapshot = health.collect()
+    health.publish(snapshot)
+    return snapshot
+
+
+def _worker_warnings(payload: dict[str, Any], fresh: bool, queued: bool) -> list[str]:
+    """What Stash's log should say about the worker and failing syncs (empty when all is well)."""
+    from plexsync import hookenv
     from plexsync.ops import autostart, health
 
     notes = []
-    snapshot = health.read()
-    if fresh:
-        from plexsync.queue.instance import bootstrap
-        from plexsync.state import db
-
-        db.open_state(bootstrap)  # the task opened it already, unless it did not need it
-        snapshot = health.collect()
-        health.publish(snapshot)
+    snapshot = _snapshot(fresh)
     try:
-        mode = setting_value("worker_mode", (snapshot or {}).get("settings"))
-    except ConfigError as exc:
+        mode = hookenv.worker_mode((snapshot or {}).get("settings"))
+    except hookenv.ConfigError as exc:
         notes.append(str(exc))
-        mode = "auto"
+        mode = hookenv.WORKER_MODES[0]
     work = queued or bool(snapshot and (snapshot.get("queued") or snapshot.get("waiting")))
     worker_note = autostart.ensure_worker(mode, payload.get("server_connection"), work)
     if worker_note:

@@ -74,11 +74,23 @@ def _publish_health() -> None:
     health.publish(health.collect(_loaded_settings()))
 
 
+def _compile_bytecode() -> None:
+    """Hooks read the plugin's bytecode instead of compiling it (:mod:`plexsync.ops.bytecode`)."""
+    from plexsync.ops import bytecode
+
+    try:
+        if not bytecode.compile_plugin():
+            log.info("could not write bytecode for every plugin module (read-only folder?): hooks compile them")
+    except OSError as exc:
+        log.info("could not write the plugin's bytecode (%s): hooks compile it", exc)
+
+
 def _start_presence() -> None:
     global _presence
     with _presence_lock:
         if _presence is not None:
             return
+        threading.Thread(target=_compile_bytecode, name="plexsync-bytecode", daemon=True).start()
         started_by_plugin = os.environ.pop(autostart.ENV_AUTOSTARTED, None) == "1"
         _presence = presence.ConsumerPresence(
             bootstrap.data_dir, huey, _idle_exit if started_by_plugin else None, on_beat=_publish_health
@@ -168,7 +180,7 @@ def _run_again(task: Task, error: BaseException | None) -> None:
 @huey.signal(signals.SIGNAL_INTERRUPTED)
 def on_interrupted(signal: str, task: Task) -> None:
     """SIGTERM stopped the consumer mid-job: the job goes back to the queue."""
-    huey.enqueue(task)
+    huey.requeue(task)
     huey.release(task)
     log.warning("job %s interrupted by shutdown; re-queued", task.id)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import random
 import re
 import shutil
@@ -22,6 +23,26 @@ from tests.integration.conftest import World
 from tests.support import REPO
 
 HEAVY_MODULES = ("plexapi", "stashapi", "requests", "peewee", "urllib3", "redis")
+#: What the hook's fast path cut (issue #9): huey's consumer side (huey/__init__ -> huey.api -> huey.consumer,
+#: multiprocessing, inspect, logging, uuid), the settings table and what it loads (pathlib, urllib, dataclasses),
+#: the task module (all of huey), socket, subprocess (only the hook that starts a worker loads it) and typing.
+CUT_MODULES = (
+    "huey.api",
+    "huey.consumer",
+    "multiprocessing",
+    "inspect",
+    "logging",
+    "uuid",
+    "plexsync.config",
+    "plexsync.tasks",
+    "plexsync.queue.instance",
+    "pathlib",
+    "urllib",
+    "dataclasses",
+    "socket",
+    "subprocess",
+    "typing",
+)
 #: What an error message must never show: Python's exception names, a traceback.
 INTERNALS = re.compile(r"Traceback|\b[A-Z]\w*(Error|Exception)\b")
 
@@ -123,7 +144,9 @@ def test_the_hook_process_imports_nothing_heavy(world: World, tmp_path: Path):
     assert invocation.output == "queued Plex sync of scene 9", invocation
     loaded = {name.partition(".")[0] for name in modules}
     assert loaded.isdisjoint(HEAVY_MODULES), sorted(loaded & set(HEAVY_MODULES))
-    assert "huey" in loaded  # the probe sees the hook's real imports
+    cut = {name for name in CUT_MODULES if name in modules or any(m.startswith(name + ".") for m in modules)}
+    assert not cut, sorted(cut)
+    assert {"huey.storage", "plexsync.queue.producer"} <= modules  # the probe sees the hook's real imports
     assert world.queued() == 1
 
 
@@ -341,3 +364,45 @@ def test_a_plugin_folder_before_setup_says_to_run_setup(tmp_path: Path):
     assert result.returncode == 0 and result.stderr == ""
     error = json.loads(result.stdout)["error"]
     assert error == f"PlexSync: not set up (huey is not installed): run `python3 run.py setup` in {folder}"
+
+
+# -- bytecode: hooks read what setup and the worker compiled ----------------------------------------------------
+
+HOOK_MODULES = ("plexsync/ops/plugin", "plexsync/hooks", "plexsync/queue/producer", "plexsync/queue/storage")
+
+
+def _plugin_copy(where: Path) -> Path:
+    where.mkdir()
+    shutil.copy2(REPO / "stash_plugin.py", where / "stash_plugin.py")
+    shutil.copytree(REPO / "plexsync", where / "plexsync", ignore=shutil.ignore_patterns("__pycache__"))
+    return where
+
+
+def _read_from_bytecode(plugin: Path, tmp_path: Path) -> set[str]:
+    """The hook's plugin modules that Python loaded from bytecode (``-v`` logs "code object from <pyc>")."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLEXSYNC_", "PYTHONPYCACHEPREFIX"))}
+    env |= {"PYTHONDONTWRITEBYTECODE": "1", "PLEXSYNC_DATA_DIR": str(tmp_path / "data")}
+    env["PLEXSYNC_WORKER_MODE"] = "external"
+    hook = json.dumps({"args": {"hookContext": {"id": 3, "type": "Scene.Update.Post"}}})
+    done = subprocess.run(
+        [sys.executable, "-v", str(plugin / "stash_plugin.py")],
+        input=hook,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert json.loads(done.stdout) == {"output": "queued Plex sync of scene 3"}
+    loaded = set(re.findall(r"code object from '([^']+)'", done.stderr))
+    tag = sys.implementation.cache_tag
+    pyc = {m: plugin / Path(m).parent / "__pycache__" / f"{Path(m).name}.{tag}.pyc" for m in HOOK_MODULES}
+    return {m for m, path in pyc.items() if str(path) in loaded}
+
+
+def test_the_hook_reads_the_bytecode_setup_writes_even_with_pythondontwritebytecode(tmp_path: Path):
+    """Issue #9: with PYTHONDONTWRITEBYTECODE=1 every hook compiled the plugin's modules; Python still
+    reads bytecode that is there, so ``run.py setup`` (and every worker start) writes it."""
+    plugin = _plugin_copy(tmp_path / "plugin")
+    assert _read_from_bytecode(plugin, tmp_path) == set()  # as before: compiled in every process, never written
+    subprocess.run([sys.executable, "-m", "plexsync.ops.bytecode"], cwd=plugin, check=True, timeout=120)
+    assert _read_from_bytecode(plugin, tmp_path) == set(HOOK_MODULES)

@@ -23,11 +23,15 @@ from tests.support import REPO
 EDIT, BULK = 10, 0
 
 
-def _build(backend: str, path: Path, settle: float = 0.0):
-    """The queue with no settle time unless asked: these tests take jobs at once."""
+def _build(backend: str, path: Path, settle: float = 0.0, quiet: float | None = None, hold: float = 3600):
+    """The queue with no settle time unless asked: these tests take jobs at once.
+
+    ``quiet`` (default: ``settle``) is how long the queue counts as busy after
+    a job is queued; holds only show when it is longer than these tests take."""
+    options = {"results": False, "settle": settle, "quiet": quiet, "hold": hold}
     if backend == "sqlite":
-        return ReliableSqliteHuey("q", filename=str(path), results=False, settle=settle)
-    return ReliablePriorityRedisHuey("q", url=REDIS_URL, results=False, settle=settle)
+        return ReliableSqliteHuey("q", filename=str(path), **options)
+    return ReliablePriorityRedisHuey("q", url=REDIS_URL, **options)
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -41,14 +45,17 @@ def backend(request, tmp_path: Path) -> Iterator[str]:
 
 
 def _with_tasks(huey):
-    @huey.task(name="sync")
+    """Tasks ``sync`` and ``other``, named alike in every process (pytest and a producer import this module
+    under different names)."""
+
     def sync(scene_id: str) -> None:
         pass
 
-    @huey.task(name="other")
     def other(scene_id: str) -> None:
         pass
 
+    sync.__module__ = other.__module__ = "coalescing"
+    sync, other = huey.task(name="sync")(sync), huey.task(name="other")(other)
     huey.sync, huey.other = sync, other
     return huey
 
@@ -203,3 +210,166 @@ def test_the_identity_is_task_and_arguments():
     assert job_identity("t", ("42",), {"b": 1, "a": 2}) == job_identity("t", ("42",), {"a": 2, "b": 1})
     assert job_identity("t", ("4",), {}) != job_identity("t", ("42",), {})
     assert "\0" not in job_identity("t", ("a\0b",), {})
+
+
+# -- bursts: at most two syncs of a scene, the last one after its last edit -------------------------------------
+
+BUSY = 3600.0  # the queue counts as busy for longer than any test takes: holds end only when a test says so
+
+
+def test_a_scene_queued_again_soon_after_its_sync_is_held_while_the_queue_is_busy(backend: str, tmp_path: Path):
+    queue = _with_tasks(_build(backend, tmp_path / "q.db", quiet=BUSY))
+    queue.sync("1")
+    first = queue.dequeue()  # a scene not synced lately is taken at once, busy queue or not
+    assert first.args == ("1",)
+    queue.release(first)
+    queue.sync("1")  # the next round of a bulk edit reaches scene 1 again
+    queue.sync("2")
+    queue.sync("1")
+    assert waiting(queue) == [("sync", ("1",)), ("sync", ("2",))]  # held, but waiting: one job
+    taken = queue.dequeue()
+    assert taken.args == ("2",)
+    queue.release(taken)
+    assert queue.dequeue() is None  # scene 1 waits for the burst to end
+    queue.storage.quiet = 0.0  # no job queued since: the burst is over
+    assert queue.dequeue().args == ("1",)
+
+
+def test_a_job_queued_while_its_identity_runs_is_held_too(backend: str, tmp_path: Path):
+    queue = _with_tasks(_build(backend, tmp_path / "q.db", quiet=BUSY))
+    queue.sync("1")
+    running = queue.dequeue()
+    queue.sync("1")
+    queue.release(running)
+    assert queue.dequeue() is None
+    queue.storage.quiet = 0.0
+    assert queue.dequeue().args == ("1",)
+
+
+def test_a_held_job_is_not_held_past_the_hold_however_busy_the_queue_stays(backend: str, tmp_path: Path):
+    queue = _with_tasks(_build(backend, tmp_path / "q.db", quiet=BUSY, hold=0.2))
+    queue.sync("1")
+    queue.release(queue.dequeue())
+    queue.sync("1")
+    deadline = time.monotonic() + 30
+    taken = None
+    while taken is None and time.monotonic() < deadline:
+        queue.sync("2")  # the queue never goes quiet
+        taken = next((t for t in iter(queue.dequeue, None) if t.args == ("1",) or queue.release(t)), None)
+        time.sleep(0.02)
+    assert taken is not None and taken.args == ("1",)
+
+
+def _drain(queue, synced: dict[str, list[int]], version_of) -> None:
+    """Take every job a worker may take now; each 'sync' reads the scene's current version."""
+    for task in iter(queue.dequeue, None):
+        synced.setdefault(task.args[0], []).append(version_of(task.args[0]))
+        queue.release(task)
+
+
+def test_rounds_of_edits_sync_each_scene_at_most_twice_and_the_last_sync_reads_the_last_edit(
+    backend: str, tmp_path: Path
+):
+    """Every scene edited in 5 rounds while a worker keeps up (the pattern that gave 3 syncs per scene)."""
+    queue = _with_tasks(_build(backend, tmp_path / "q.db", quiet=BUSY))
+    version: dict[str, int] = {}
+    synced: dict[str, list[int]] = {}
+    scenes = [str(n) for n in range(1, 41)]
+    for round_ in range(5):
+        for n, scene in enumerate(scenes):
+            version[scene] = round_  # the edit is saved, then its hook queues the sync
+            queue.sync(scene)
+            if n % 7 == 0:
+                _drain(queue, synced, version.__getitem__)
+        _drain(queue, synced, version.__getitem__)
+    queue.storage.quiet = 0.0
+    _drain(queue, synced, version.__getitem__)
+    assert waiting(queue) == []
+    assert max(len(versions) for versions in synced.values()) == 2
+    assert {scene: versions[-1] for scene, versions in synced.items()} == dict.fromkeys(scenes, 4)
+
+
+PRODUCER = """
+import sqlite3, sys
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+from tests.integration.test_queue_coalescing import _build, _with_tasks
+queue = _with_tasks(_build({backend!r}, Path({path!r}), quiet={busy!r}))
+edits = sqlite3.connect({edits!r}, timeout=60, isolation_level=None)
+for round_ in range({rounds!r}):
+    for scene in {scenes!r}:
+        edits.execute("insert into edit (scene) values (?)", (scene,))  # Stash saves, then runs the hook
+        queue.sync(scene)
+"""
+
+
+def test_concurrent_hooks_sync_each_scene_at_most_twice_and_the_last_sync_reads_the_newest_edit(
+    backend: str, tmp_path: Path
+):
+    """4 hook processes side by side, a worker taking jobs meanwhile: each sync reads the newest edit
+    of its scene when it starts (as a sync reads Stash), and the last one must be the scene's last edit."""
+    edits_path = tmp_path / "edits.db"
+    edits = sqlite3.connect(edits_path, isolation_level=None, timeout=60, check_same_thread=False)
+    edits.execute("pragma journal_mode=wal")
+    edits.execute("create table edit (id integer primary key, scene text not null)")
+
+    def newest(scene: str) -> int:
+        return edits.execute("select max(id) from edit where scene = ?", (scene,)).fetchone()[0]
+
+    queue = _with_tasks(_build(backend, tmp_path / "q.db", quiet=BUSY))
+    scenes = [str(n) for n in range(1, 61)]
+    producers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                PRODUCER.format(
+                    repo=str(REPO),
+                    backend=backend,
+                    path=str(tmp_path / "q.db"),
+                    busy=BUSY,
+                    edits=str(edits_path),
+                    rounds=5,
+                    scenes=scenes[share::2],  # two producers per share of the scenes: concurrent hooks per scene
+                ),
+            ],
+            cwd=REPO,
+        )
+        for share in (0, 1, 0, 1)
+    ]
+    synced: dict[str, list[int]] = {}
+    deadline = time.monotonic() + 240
+    while any(p.poll() is None for p in producers) and time.monotonic() < deadline:
+        _drain(queue, synced, newest)
+        time.sleep(0.005)
+    assert [p.wait(timeout=60) for p in producers] == [0, 0, 0, 0]
+    _drain(queue, synced, newest)
+    queue.storage.quiet = 0.0  # the burst is over
+    _drain(queue, synced, newest)
+    assert waiting(queue) == [] and queue.storage.claims() == 0
+    assert max(len(versions) for versions in synced.values()) <= 2, synced
+    assert {scene: versions[-1] for scene, versions in synced.items()} == {scene: newest(scene) for scene in scenes}
+
+
+def test_a_job_that_ran_goes_back_unheld_and_ends_the_hold_of_the_newer_one(backend: str, tmp_path: Path):
+    """A retry that is due, or a job interrupted by shutdown, is not a new edit: a busy queue must not
+    put it off (the worker's outage and scan waits depend on it)."""
+    queue = _with_tasks(_build(backend, tmp_path / "q.db", quiet=BUSY))
+    queue.sync("1")
+    running = queue.dequeue()
+    queue.sync("1")  # an edit during the sync: held
+    queue.requeue(running)  # the sync failed and is due again
+    queue.release(running)
+    assert waiting(queue) == [("sync", ("1",))]
+    assert queue.dequeue().args == ("1",)
+
+
+def test_a_due_retry_is_not_held(backend: str, tmp_path: Path):
+    queue = _with_tasks(_build(backend, tmp_path / "q.db", quiet=BUSY))
+    queue.sync("1")
+    running = queue.dequeue()
+    queue.add_schedule(running)  # what huey does with a retry that has a delay (eta unset: due now)
+    queue.release(running)
+    queue.sync("2")  # the queue is busy
+    assert queue.read_schedule() == []  # due jobs are queued by the storage itself
+    assert sorted(t.args for t in iter(queue.dequeue, None)) == [("1",), ("2",)]

@@ -2,13 +2,14 @@
 
 import pytest
 
-from plexsync import hooks, tasks
+from plexsync import hooks
+from plexsync.queue import producer
 
 
 @pytest.fixture
 def queued(monkeypatch):
     calls = []
-    monkeypatch.setattr(tasks, "enqueue_scene", lambda scene_id, **kw: calls.append((scene_id, kw)))
+    monkeypatch.setattr(producer, "enqueue_scene", lambda scene_id, **kw: calls.append((scene_id, kw)))
     return calls
 
 
