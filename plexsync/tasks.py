@@ -34,10 +34,19 @@ def sync_scene(scene_id: str, rematch: bool = False, task: Task | None = None) -
 
 @huey.task(**RETRY_DEFAULTS, context=True)
 def sync_all(task: Task | None = None) -> None:
-    """Queue a :func:`sync_scene` for every scene in Stash."""
+    """Cut every scene in Stash into pages and queue a :func:`sync_page` for each."""
     from plexsync.sync import worker
 
     worker.run_sync_all(task)
+
+
+@huey.task(**RETRY_DEFAULTS, context=True)
+def sync_page(after: int, upto: int | None, done: int = 0, handed_off: int = 0, task: Task | None = None) -> None:
+    """Sync the scenes with ``after < id <= upto`` from one Stash read (plexsync.sync.bulk);
+    ``done``/``handed_off``: what an earlier job of this range did before it made way."""
+    from plexsync.sync import worker
+
+    worker.run_sync_page(after, upto, task, done=done, handed_off=handed_off)
 
 
 @huey.periodic_task(crontab(minute="23"))
@@ -49,7 +58,7 @@ def cleanup() -> None:
 
 
 #: Tasks a dead letter can name, by name, for retrying it.
-TASKS_BY_NAME = {"sync_scene": sync_scene, "sync_all": sync_all}
+TASKS_BY_NAME = {"sync_scene": sync_scene, "sync_all": sync_all, "sync_page": sync_page}
 
 
 def enqueue_scene(scene_id: str, priority: int = PRIORITY_EDIT, rematch: bool = False) -> None:

@@ -183,6 +183,13 @@ class ReliableSqliteStorage(SqliteStorage):
     def release(self, claim_id: int) -> None:
         self.sql("delete from claim where id = ?", (claim_id,), commit=True)
 
+    def waiting_above(self, priority: float) -> bool:
+        """True when a job more urgent than ``priority`` waits (a long bulk job then makes way)."""
+        found = self.sql(
+            "select 1 from task where queue = ? and priority > ? limit 1", (self.name, priority), results=True
+        )
+        return bool(found)
+
     def recover(self) -> int:
         """Put back in the queue every job claimed by a dead process (merged
         with a waiting job of the same identity, if there is one)."""
@@ -419,6 +426,10 @@ class _ReliableRedisMixin:
 
     def claims(self) -> int:
         return self.conn.hlen(self._keys()[0])
+
+    def waiting_above(self, priority: float) -> bool:
+        """True when a job more urgent than ``priority`` waits (scores are negated priorities)."""
+        return bool(self.conn.zrangebyscore(self.queue_key, "-inf", f"({-priority}", start=0, num=1))
 
     def enqueued_items(self, limit: int | None = None) -> list[bytes]:
         items = self.conn.zrange(self.queue_key, 0, limit - 1 if limit else -1)

@@ -137,7 +137,7 @@ def upsert_target(*key: peewee.Field) -> dict[str, object]:
 def _models() -> list[type[peewee.Model]]:
     # Imported here so that every model is registered before create_tables.
     from plexsync import dlq
-    from plexsync.state import attempts, outage, placement, posters, scans
+    from plexsync.state import attempts, bulkrun, freshness, outage, placement, posters, scans
 
     return [
         dlq.DeadLetter,
@@ -146,6 +146,8 @@ def _models() -> list[type[peewee.Model]]:
         posters.PosterState,
         scans.ScanRequest,
         placement.OutsideScene,
+        freshness.SceneSync,
+        bulkrun.BulkPage,
     ]
 
 

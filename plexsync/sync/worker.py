@@ -34,12 +34,12 @@ from plexsync.plex.writer import PlexWriter
 from plexsync.queue.instance import bootstrap
 from plexsync.redact import register_secret
 from plexsync.stash.reader import StashReader
-from plexsync.state import attempts, outage, placement
+from plexsync.state import attempts, bulkrun, freshness, outage, placement
+from plexsync.sync import bulk
 from plexsync.sync.scene import sync_scene
 
 log = logging.getLogger("plexsync.sync.worker")
 SETTINGS_TTL = 60.0
-BULK_PAGE_SIZE = 1000
 
 
 @dataclass
@@ -220,10 +220,10 @@ def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False) -> N
     changed_since = ((attempts.of(task)[1] if task else None) or time.time()) if rematch else None
 
     def body(settings: SyncSettings) -> None:
+        stash, plex = context.stash(), context.plex()
+        freshness.started(scene_id)  # after the clients: a bulk page may skip the scene from here on
         try:
-            result = sync_scene(
-                context.stash(), context.plex(), settings.path_map, scene_id, changed_since=changed_since
-            )
+            result = sync_scene(stash, plex, settings.path_map, scene_id, changed_since=changed_since)
         except OutsidePlex as exc:
             if placement.record_outside(scene_id, exc.plex_path):
                 log.info("scene %s not synced: %s", scene_id, exc.reason)
@@ -231,20 +231,54 @@ def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False) -> N
         except NotScannedYet as exc:
             _wait_for_scan(scene_id, task, settings, exc)
             return
+        finally:
+            freshness.finished(scene_id)
         log.info("scene %s synced: %s", scene_id, result.describe())
 
     _guarded(task, ("stash", "plex"), body)
 
 
 def run_sync_all(task: Task | None) -> None:
-    from plexsync.tasks import PRIORITY_BULK, enqueue_scene
+    from plexsync.tasks import PRIORITY_BULK, sync_page
 
     def body(settings: SyncSettings) -> None:
-        queued = 0
-        for page in context.stash().scene_ids(BULK_PAGE_SIZE):
-            for scene_id in page:
-                enqueue_scene(scene_id, priority=PRIORITY_BULK)
-            queued += len(page)
-        log.info("sync all: queued %d scenes", queued)
+        pages = bulk.plan(context.stash())
+        bulkrun.plan([(page.upto, page.planned) for page in pages])
+        for page in pages:
+            sync_page(page.after, page.upto, priority=PRIORITY_BULK)
+        log.info("sync all: %d scenes in %d page(s) queued", sum(p.planned for p in pages), len(pages))
 
     _guarded(task, ("stash",), body)
+
+
+def _page_hooks() -> bulk.PageHooks:
+    from plexsync.queue.instance import huey
+    from plexsync.tasks import PRIORITY_BULK, PRIORITY_EDIT, enqueue_scene, sync_page
+
+    def hand_off(scene_id: str, exc: BaseException) -> None:
+        reason = exc.reason if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
+        log.info("scene %s failed inside a bulk page (%s); queued on its own", scene_id, reason)
+        enqueue_scene(scene_id, priority=PRIORITY_BULK)
+
+    def continue_from(after: int, upto: int | None, done: int, handed_off: int) -> None:
+        sync_page(after, upto, done=done, handed_off=handed_off, priority=PRIORITY_BULK)
+
+    return bulk.PageHooks(
+        hand_off=hand_off,
+        again=lambda scene_id: enqueue_scene(scene_id, priority=PRIORITY_EDIT),
+        should_yield=lambda: huey.storage.waiting_above(PRIORITY_BULK),
+        continue_from=continue_from,
+    )
+
+
+def run_sync_page(after: int, upto: int | None, task: Task | None, done: int = 0, handed_off: int = 0) -> None:
+    def body(settings: SyncSettings) -> None:
+        stash, plex = context.stash(), context.plex()
+        outcome = bulk.sync_page(
+            stash, plex, settings.path_map, after, upto, _page_hooks(), done_before=done, handed_off_before=handed_off
+        )
+        end = "" if upto is None else upto
+        more = f"; the rest from id {outcome.yielded_after} made way for an edit" if outcome.yielded_after else ""
+        log.info("page of ids %d..%s: %s%s", after + 1, end, outcome.describe(), more)
+
+    _guarded(task, ("stash", "plex"), body)
