@@ -47,7 +47,7 @@ log = logging.getLogger("plexsync.sync.bulk")
 #: worker busy (1,000 scenes are 10 pages).
 PAGE_SIZE = 100
 #: Scenes between two looks at the queue, the freshness stamps and the progress.
-CHUNK = 25
+CHUNK = 10
 #: Ids per request when a run is planned.
 ID_PAGE_SIZE = 5000
 
