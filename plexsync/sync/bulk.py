@@ -43,9 +43,12 @@ from plexsync.sync.scene import apply_scene
 
 log = logging.getLogger("plexsync.sync.bulk")
 
-#: Scenes per page job: one Stash request each, and enough jobs to keep every
-#: worker busy (1,000 scenes are 10 pages).
+#: Scenes per page job at most: one Stash request each (1,000 scenes are 10 pages).
 PAGE_SIZE = 100
+#: A small library is still cut into this many pages (of at least
+#: :data:`MIN_PAGE_SIZE` scenes), so that every worker has some.
+SPREAD_PAGES = 8
+MIN_PAGE_SIZE = 10
 #: Scenes between two looks at the queue, the freshness stamps and the progress.
 CHUNK = 10
 #: Ids per request when a run is planned.
@@ -59,9 +62,10 @@ class Page:
     planned: int
 
 
-def plan(stash: StashReader, page_size: int = PAGE_SIZE) -> list[Page]:
-    """The pages of a run: ranges of ``page_size`` ids, the last one open."""
+def plan(stash: StashReader) -> list[Page]:
+    """The pages of a run: ranges of up to :data:`PAGE_SIZE` ids, the last one open."""
     ids = sorted(int(scene_id) for batch in stash.scene_ids(ID_PAGE_SIZE) for scene_id in batch)
+    page_size = min(PAGE_SIZE, max(MIN_PAGE_SIZE, -(-len(ids) // SPREAD_PAGES)))
     pages, after = [], 0
     for start in range(0, len(ids), page_size):
         chunk = ids[start : start + page_size]
