@@ -13,7 +13,9 @@ command (``huey_consumer huey_config.huey`` + ``run.py``'s CONSUMER_OPTIONS):
   per scene;
 * **unchanged re-sync**: "Sync all" again, nothing changed in Stash: the same
   figures; every Plex write here is one the "what was last written" state
-  (the metadata issue) will remove.
+  (the metadata issue) will remove;
+* for the first library, the same re-sync as **one queued job per scene**
+  (how "Sync all" worked before pages; what a hook's job still costs).
 
 The naive baseline is what a simple tool does, in the same run on a slice of
 ``--naive-scenes`` scenes of the first library (its rate does not depend on
@@ -154,6 +156,12 @@ def _clear(rig: Rig) -> None:
     rig.plex.clear_requests()
 
 
+PER_SCENE_JOBS = """
+from plexsync.tasks import PRIORITY_BULK, enqueue_scene
+for scene_id in {ids!r}:
+    enqueue_scene(scene_id, priority=PRIORITY_BULK)
+"""
+
 QUEUE_SLICE = """
 from plexsync.queue.instance import bootstrap
 from plexsync.state import bulkrun, db
@@ -169,7 +177,9 @@ print(sum(p.planned for p in pages))
 """
 
 
-def plexsync_run(rig: Rig, data_dir: Path, label: str, timeout: float, limit: int | None = None) -> Figures:
+def plexsync_run(
+    rig: Rig, data_dir: Path, label: str, timeout: float, limit: int | None = None, per_scene: bool = False
+) -> Figures:
     worker = rig.consumers[-1]
     assert worker.process is not None
     pgid = worker.process.pid
@@ -177,7 +187,9 @@ def plexsync_run(rig: Rig, data_dir: Path, label: str, timeout: float, limit: in
     cpu_before = cpu_seconds(pgid)
     started = time.monotonic()
     scenes = rig.scenes
-    if limit is None:
+    if per_scene:  # the design before pages: one queued job per scene
+        run_python(PER_SCENE_JOBS.format(ids=[scene_id for scene_id, _ in rig.items]), rig.env(data_dir))
+    elif limit is None:
         run_python("from plexsync.tasks import sync_all; sync_all()", rig.env(data_dir))
     else:
         last_after = rig.items[min(limit, rig.scenes) - 1][0]
@@ -235,7 +247,9 @@ def index_cost(rig: Rig) -> tuple[float, int]:
     return time.monotonic() - started, len(rig.plex.requests_matching("GET", LISTING))
 
 
-def measure(size: int, naive_scenes: int, timeout: float, limit: int | None = None) -> tuple[list[Figures], str]:
+def measure(
+    size: int, naive_scenes: int, timeout: float, limit: int | None = None, per_scene_jobs: bool = False
+) -> tuple[list[Figures], str]:
     seeded = time.monotonic()
     rig = Rig(size)
     note = f"{size} scenes seeded in {time.monotonic() - seeded:.0f} s"
@@ -252,6 +266,8 @@ def measure(size: int, naive_scenes: int, timeout: float, limit: int | None = No
         results.append(plexsync_run(rig, data_dir, what, timeout, limit))
         what = f"unchanged re-sync of {limit} of {size}" if limit else f"unchanged re-sync, {size}"
         results.append(plexsync_run(rig, data_dir, what, timeout, limit))
+        if per_scene_jobs and limit is None:
+            results.append(plexsync_run(rig, data_dir, f"re-sync, one job per scene, {size}", timeout, per_scene=True))
         return results, note
     finally:
         rig.close()
@@ -274,7 +290,7 @@ def main() -> None:
     notes = []
     naive: Figures | None = None
     for number, (size, limit) in enumerate(runs):
-        results, note = measure(size, args.naive_scenes if number == 0 else 0, args.timeout, limit)
+        results, note = measure(size, args.naive_scenes if number == 0 else 0, args.timeout, limit, number == 0)
         notes.append(note)
         if number == 0 and args.naive_scenes:
             naive = results[0]
