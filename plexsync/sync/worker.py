@@ -9,6 +9,7 @@ restart, and at once after Plex or Stash refused our credentials.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -34,7 +35,7 @@ from plexsync.plex.writer import PlexWriter
 from plexsync.queue.instance import bootstrap
 from plexsync.redact import register_secret
 from plexsync.stash.reader import StashReader
-from plexsync.state import attempts, bulkrun, freshness, outage, placement
+from plexsync.state import attempts, bulkrun, db, freshness, outage, placement
 from plexsync.sync import bulk
 from plexsync.sync.scene import sync_scene
 
@@ -162,7 +163,18 @@ def _retry_delays(settings: SyncSettings | None) -> tuple[float, float]:
 
 def _guarded(task: Task | None, services: tuple[str, ...], body: Callable[[SyncSettings], None]) -> None:
     """Run ``body``, which talks to ``services``, with outage handling and
-    error classification around it."""
+    error classification around it; a failed attempt is counted (a
+    successful one never writes its count: plexsync.state.attempts)."""
+    try:
+        _classified(task, services, body)
+    except BaseException:
+        if task is not None:
+            with contextlib.suppress(*db.TRANSIENT):  # without the database the job runs again anyway
+                attempts.failed(task)
+        raise
+
+
+def _classified(task: Task | None, services: tuple[str, ...], body: Callable[[SyncSettings], None]) -> None:
     retry_delay, max_delay = _retry_delays(context.current_settings())
     for service in services:
         _wait_for(service, retry_delay, max_delay)
