@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from plexsync.sync import bulk
 
 
@@ -19,7 +21,7 @@ def test_pages_cover_every_id_once_and_the_last_one_is_open_at_the_top():
     pages = bulk.plan(Ids(ids))
     assert len(pages) == 10 and all(page.planned == 100 for page in pages)
     assert pages[0].after == 0 and pages[-1].upto is None  # a scene added after the listing is read too
-    for before, page in zip(pages, pages[1:], strict=False):
+    for before, page in itertools.pairwise(pages):
         assert page.after == before.upto  # no gap, no overlap
     covered = [i for i in ids for page in pages if page.after < i and (page.upto is None or i <= page.upto)]
     assert covered == ids
