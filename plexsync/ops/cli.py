@@ -1,7 +1,8 @@
 """``plexsync`` (or ``python -m plexsync``): the command line for what a user does by hand.
 
 ``sync`` runs the syncs in this process, with the worker's own code (the
-clients of :mod:`plexsync.sync.worker` and :func:`plexsync.sync.scene.sync_scene`),
+clients of :mod:`plexsync.sync.worker`, :func:`plexsync.sync.scene.sync_scene`
+for given scenes and the pages of :mod:`plexsync.sync.bulk` for ``--all``),
 not through the queue: it needs no worker, and its counts are exact outcomes,
 not "queued". It does not retry: a scene that fails is reported with its
 reason (the worker's hooks and ``dlq retry`` are the retrying path). A
