@@ -123,12 +123,13 @@ def test_graceful_and_immediate_stops_lose_nothing(world: World):
 
 def test_scheduled_retries_survive_a_restart(world: World):
     scenes = world.add_scenes(N)
-    # every try of every job's first edit fails (requests are retried at once: plexsync.retrying)
-    world.plex.faults.add(r"^/library/sections/\d+/all$", method="PUT", status=500, times=N * TRIES)
+    # every try of each scene's edit fails twice: inside its bulk page, then in the job of its own the
+    # page hands it to (requests are retried at once: plexsync.retrying)
+    world.plex.faults.add(r"^/library/sections/\d+/all$", method="PUT", status=500, times=2 * N * TRIES)
     # each failure takes a round of request tries (~1.5 s): a long delay lets retries pile up in the schedule
     consumer = world.start_consumer(workers=4, PLEXSYNC_RETRY_DELAY="30", PLEXSYNC_RETRY_MAX_DELAY="30")
     start_sync_all(world)
-    wait_until(lambda: _scheduled(world) >= N // 8, timeout=120, message="retries waiting in the schedule")
+    wait_until(lambda: _scheduled(world) >= N // 8, timeout=240, message="retries waiting in the schedule")
     consumer.kill()
     world.start_consumer(workers=4)
     wait_until(lambda: all_synced(world, scenes), timeout=240, message="all synced after restart")
