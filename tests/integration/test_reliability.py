@@ -9,6 +9,7 @@ import sqlite3
 
 import pytest
 
+from emulators.plugin_host import RunningTask
 from plexsync.retrying import BACKOFF
 from tests.integration.conftest import PLEX_TOKEN, World
 from tests.support import wait_until
@@ -35,9 +36,9 @@ def assert_all_synced_with_right_values(world: World, scenes: list[tuple[str, in
         assert {"title", "genre", "thumb"} <= item.locked
 
 
-def start_sync_all(world: World) -> None:
+def start_sync_all(world: World) -> RunningTask:
     """The task as Stash starts it; it follows the run, these tests do not wait for it."""
-    world.host.start_task("Sync all scenes")
+    return world.host.start_task("Sync all scenes")
 
 
 def log_lines(world: World, pattern: str) -> list[str]:
@@ -48,11 +49,15 @@ def test_plex_down_for_a_while_then_up_every_scene_synced_and_no_dead_letters(wo
     scenes = world.add_scenes(N)
     world.plex.down()
     world.start_consumer(workers=4)
-    start_sync_all(world)
+    task = start_sync_all(world)
     wait_until(lambda: log_lines(world, "Plex is unreachable"), timeout=60, message="outage noticed")
     wait_until(lambda: world.queued() >= 1, timeout=60, message="the bulk pages queued")
     wait_until(lambda: _outage_failures(world) >= 3, timeout=60, message="several probes while down")
     assert world.dead_letters() == []
+    # the task stops following a run that waits for a server, and says so in Stash
+    output = task.wait(120).output
+    assert output.startswith("sync all queued; 0 of 200 scenes done; waiting for Plex (Plex is unreachable"), output
+    assert output.endswith("the sync resumes by itself, Status shows it")
     world.plex.up()
     wait_until(lambda: all_synced(world, scenes), timeout=180, message="backlog drained")
     assert_all_synced_with_right_values(world, scenes)
