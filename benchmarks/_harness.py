@@ -25,13 +25,14 @@ from emulators.consumer import ConsumerProcess, poll_until, queued_jobs  # noqa:
 from emulators.plex import PlexEmulator  # noqa: E402
 from emulators.stash import StashEmulator  # noqa: E402
 from plexsync.config import PLUGIN_ID  # noqa: E402
+from run import CONSUMER_OPTIONS  # noqa: E402
 
 STASH_API_KEY = "bench-stash-key"
 PLEX_TOKEN = "bench-plex-token"
 STASH_ROOT, PLEX_ROOT = "/data/stash", "/media/plex"
 EDIT_PATH = r"^/library/sections/\d+/all$"
 #: The worker command of ``run.py worker`` (README), logging to a file.
-DEFAULT_WORKER_ARGS = ("-w", "4", "-k", "thread", "-m", "1")
+DEFAULT_WORKER_ARGS = CONSUMER_OPTIONS
 
 
 @dataclass

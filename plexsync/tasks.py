@@ -32,7 +32,8 @@ def sync_scene(scene_id: str, rematch: bool = False, force: bool = False, task: 
 
 @huey.task(**RETRY_DEFAULTS, context=True)
 def sync_all(force: bool = False, task: Task | None = None) -> None:
-    """Queue a :func:`sync_scene` for every scene in Stash (``force``: forced syncs)."""
+    """Cut every scene in Stash into pages and queue a :func:`sync_page` for each
+    (``force``: forced syncs)."""
     from plexsync.sync import worker
 
     worker.run_sync_all(task, force=force)
@@ -58,6 +59,23 @@ def reconcile(task: Task | None = None) -> None:
     worker.run_reconcile(task)
 
 
+@huey.task(**RETRY_DEFAULTS, context=True)
+def sync_page(
+    after: int,
+    upto: int | None,
+    done: int = 0,
+    handed_off: int = 0,
+    force: bool = False,
+    task: Task | None = None,
+) -> None:
+    """Sync the scenes with ``after < id <= upto`` from one Stash read (plexsync.sync.bulk);
+    ``done``/``handed_off``: what an earlier job of this range did before it made way;
+    ``force``: forced syncs."""
+    from plexsync.sync import worker
+
+    worker.run_sync_page(after, upto, task, done=done, handed_off=handed_off, force=force)
+
+
 @huey.periodic_task(crontab(minute="23"))
 def cleanup() -> None:
     """Hourly: expire dead letters and stale state, keep the SQLite files small."""
@@ -78,6 +96,7 @@ def sync_playback(task: Task | None = None) -> None:
 TASKS_BY_NAME = {
     "sync_scene": sync_scene,
     "sync_all": sync_all,
+    "sync_page": sync_page,
     "sync_playback": sync_playback,
     "sync_related": sync_related,
     "reconcile": reconcile,

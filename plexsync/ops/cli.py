@@ -1,7 +1,8 @@
 """``plexsync`` (or ``python -m plexsync``): the command line for what a user does by hand.
 
 ``sync`` runs the syncs in this process, with the worker's own code (the
-clients of :mod:`plexsync.sync.worker` and :func:`plexsync.sync.scene.sync_scene`),
+clients of :mod:`plexsync.sync.worker`, :func:`plexsync.sync.scene.sync_scene`
+for given scenes and the pages of :mod:`plexsync.sync.bulk` for ``--all``),
 not through the queue: it needs no worker, and its counts are exact outcomes,
 not "queued". It does not retry: a scene that fails is reported with its
 reason (the worker's hooks and ``dlq retry`` are the retrying path). A
@@ -248,21 +249,12 @@ def sync_command(scene_ids: tuple[str, ...], sync_all: bool, jobs: int, force: b
             f"not a scene id: {', '.join(bad[:5])} (scene ids are whole numbers, as in Stash's URLs)"
         )
     _open_state()
-    from plexsync.errors import Unavailable
-    from plexsync.sync.worker import BULK_PAGE_SIZE, context
-
     tally = Tally()
-    try:
-        ids = [str(int(s)) for s in scene_ids]
-        if sync_all:
-            ids = [scene_id for page in context.stash().scene_ids(BULK_PAGE_SIZE) for scene_id in page]
-    except Unavailable as exc:
-        raise _stop(exc) from None
     if sync_all:
-        _sync_with_progress(ids, jobs, tally, force)
+        _sync_all_with_progress(jobs, tally, force)
     else:
         try:
-            _run(ids, jobs, tally, click.echo, force)
+            _run([str(int(s)) for s in scene_ids], jobs, tally, click.echo, force)
         finally:
             _finish(tally)
     click.echo(tally.summary())
@@ -273,23 +265,104 @@ def sync_command(scene_ids: tuple[str, ...], sync_all: bool, jobs: int, force: b
         raise SystemExit(int(ExitCode.SYNC_FAILED))
 
 
-def _sync_with_progress(ids: list[str], jobs: int, tally: Tally, force: bool = False) -> None:
+def _page_hooks(tally: Tally, on_done) -> object:
+    """A page's outcomes counted and shown as the CLI does; nothing is queued
+    for a failed scene (``sync`` reports, the worker retries)."""
+    from plexsync.errors import ItemNotInPlex
+    from plexsync.sync import bulk
+    from plexsync.tasks import PRIORITY_EDIT, enqueue_scene
+
+    waiting: set[str] = set()
+
+    def hand_off(scene_id: str, exc: BaseException) -> None:
+        if isinstance(exc, ItemNotInPlex):  # inside a library's folder: Plex was asked to scan it
+            waiting.add(scene_id)
+
+    def on_scene(scene_id: str, outcome: str, reason: str | None) -> None:
+        with tally.lock:
+            if outcome == "synced":
+                tally.synced += 1
+                tally.last_synced = scene_id
+                line = f"scene {scene_id} synced"
+            elif outcome == "outside":
+                tally.outside += 1
+                tally.outside_example = tally.outside_example or f"scene {scene_id}: {reason}"
+                line = f"scene {scene_id} is outside Plex: {reason}"
+            elif outcome == "newer":  # a worker synced it from newer data meanwhile
+                tally.synced += 1
+                tally.last_synced = scene_id
+                line = f"scene {scene_id} synced by the worker"
+            elif scene_id in waiting:
+                tally.waiting += 1
+                line = f"scene {scene_id} waits for a Plex scan: {reason}"
+            else:
+                tally.failed += 1
+                line = f"scene {scene_id} failed: {reason}"
+                tally.failures.append(line)
+        on_done(line)
+
+    # a worker's own sync of a scene may have finished between our read and our write: it syncs again
+    return bulk.PageHooks(
+        hand_off=hand_off, again=lambda scene_id: enqueue_scene(scene_id, priority=PRIORITY_EDIT), on_scene=on_scene
+    )
+
+
+def _run_pages(jobs: int, tally: Tally, on_start, on_done, force: bool = False) -> None:
+    """Every scene of Stash, a page per Stash read, pages on ``jobs`` threads;
+    stops at the first unavailable server."""
+    from plexsync.errors import Unavailable
+    from plexsync.sync import bulk
+    from plexsync.sync.mapping import field_policy
+    from plexsync.sync.worker import context
+
+    try:
+        settings = context.settings()
+        stash, plex = context.stash(), context.plex()
+        pages = bulk.plan(stash)
+    except Unavailable as exc:
+        raise _stop(exc) from None
+    on_start(sum(page.planned for page in pages))
+    hooks = _page_hooks(tally, on_done)
+    policy = field_policy(settings)
+
+    def one(page: bulk.Page) -> None:
+        bulk.sync_page(
+            stash, plex, settings.path_map, page.after, page.upto, hooks, policy=policy, force=force, report=False
+        )
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(one, page) for page in pages]
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                future.result()
+        except Unavailable as exc:
+            for other in futures:
+                other.cancel()
+            raise _stop(exc) from None
+
+
+def _sync_all_with_progress(jobs: int, tally: Tally, force: bool = False) -> None:
     from tqdm import tqdm
 
-    click.echo(f"syncing {len(ids)} scene(s) from Stash")
     started = time.monotonic()
-    with tqdm(total=len(ids), unit="scene", dynamic_ncols=True, disable=None) as bar:
+    bar = tqdm(total=0, unit="scene", dynamic_ncols=True, disable=None)
 
-        def on_done(line: str) -> None:
+    def on_start(total: int) -> None:
+        bar.write(f"syncing {total} scene(s) from Stash")
+        bar.reset(total=total)
+
+    def on_done(line: str) -> None:
+        with tally.lock:
             bar.update(1)
             if " failed: " in line and tally.failed <= SHOW_FAILURES:
                 bar.write(line)
             bar.set_postfix_str(f"{tally.failed} failed, {tally.outside} outside Plex", refresh=False)
 
-        try:
-            _run(ids, jobs, tally, on_done, force)
-        finally:
-            _finish(tally)
+    try:
+        with bar:
+            _run_pages(jobs, tally, on_start, on_done, force)
+    finally:
+        _finish(tally)
     if tally.failed > SHOW_FAILURES:
         click.echo(f"... and {tally.failed - SHOW_FAILURES} more failures")
     if tally.outside_example:

@@ -8,6 +8,7 @@ session cookie, from ``server_connection``), Plex with the plugin settings.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from plexsync import dlq
@@ -21,11 +22,72 @@ def _warn(message: str) -> None:
     log("warning", f"PlexSync: {message}")
 
 
+#: Seconds between two progress lines while "Sync all scenes" follows the worker.
+FOLLOW_INTERVAL = 1.0
+#: The task stops following a run whose progress has not moved for this long (the work goes on).
+FOLLOW_STALL = 300.0
+#: Without a worker's heartbeat for this long after queuing, there is nothing to
+#: follow; a server unavailable this long is reported instead of followed.
+WORKER_GRACE = 30.0
+
+
 def _sync_all(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    """Queue the run, make sure a worker takes it, then show its progress in
+    Stash's task list until it is done. Stash's progress bar exists only while
+    the task's process runs, so the task follows the run; stopping the task
+    stops the following, not the sync (its pages wait in the queue)."""
+    from plexsync.ops.plugin import _report
     from plexsync.tasks import sync_all
 
+    asked = time.time()
     sync_all()
-    return "queued a Plex sync of every scene; the worker pages through Stash and queues each one"
+    _report({"server_connection": server}, fresh=True, queued=True)  # the worker starts now, not after the run
+    return _follow(asked)
+
+
+def _follow(asked: float) -> str:
+    from plexsync.ops import heartbeat
+    from plexsync.ops.plugin import log
+    from plexsync.state import bulkrun, outage
+
+    began = time.monotonic()
+    last_done, moved_at, last_tenth = -1, began, -1
+    while True:
+        now = time.monotonic()
+        run = bulkrun.current()
+        if run is not None and run.started_at >= asked:
+            log("progress", f"{run.fraction:.3f}")
+            if run.finished:
+                return _finished(run)
+            if run.done != last_done:
+                last_done, moved_at = run.done, now
+            tenth = int(run.fraction * 10)
+            if tenth > last_tenth:
+                last_tenth = tenth
+                if run.done:
+                    rate = run.done / max(time.time() - run.started_at, 0.001)
+                    log("info", f"PlexSync: {run.done} of {run.total} scenes synced ({rate:.0f}/s)")
+        else:
+            run = None
+        down = outage.Outage.select().first()
+        if down is not None and time.time() - down.opened_at > WORKER_GRACE:  # not a passing fault
+            done = f"{run.done} of {run.total} scenes done; " if run else ""
+            return (
+                f"sync all queued; {done}waiting for {down.service.capitalize()} ({down.reason}); "
+                "the sync resumes by itself, Status shows it"
+            )
+        if now - began > WORKER_GRACE and not heartbeat.alive():
+            return "sync all queued; no worker is running to do it (see the warning above)"
+        if now - moved_at > FOLLOW_STALL:
+            done = f"{run.done} of {run.total} scenes done" if run else "not started yet"
+            return f"sync all queued and still running in the worker ({done}); Status shows it"
+        time.sleep(FOLLOW_INTERVAL)
+
+
+def _finished(run: Any) -> str:
+    seconds = max(time.time() - run.started_at, 0.001)
+    own = f"; {run.fallbacks} failed inside a page and were queued on their own" if run.fallbacks else ""
+    return f"sync all: {run.done} of {run.total} scenes done by the worker (queued pages) in {seconds:.0f} s{own}"
 
 
 def _playback(args: dict[str, Any], server: dict[str, Any] | None) -> str:
@@ -100,9 +162,10 @@ MODES = {
 }
 
 
-#: Tasks whose output is a health report with one warning per problem: the
-#: generic one-line health warning after a task would say the same twice.
-REPORTS_ITS_OWN_PROBLEMS = frozenset({"status", "doctor"})
+#: Tasks whose output is a health report with one warning per problem, or
+#: that wrote the generic one-line health warning already ("sync all", before
+#: it follows the run): the warning after the task would say the same twice.
+REPORTS_ITS_OWN_PROBLEMS = frozenset({"status", "doctor", "sync_all"})
 
 
 def run(mode: str, args: dict[str, Any], server_connection: dict[str, Any] | None = None) -> str:

@@ -302,6 +302,17 @@ class ReliableSqliteStorage(SqliteStorage):
     def release(self, claim_id: int) -> None:
         self.sql("delete from claim where id = ?", (claim_id,), commit=True)
 
+    def waiting_above(self, priority: float) -> bool:
+        """True when a job more urgent than ``priority`` waits to be taken (a long
+        bulk job then makes way). A held job is not: it waits for the queue to go
+        quiet, and a bulk page making way for it would keep the queue busy."""
+        found = self.sql(
+            "select 1 from task where queue = ? and priority > ? and held_since is null limit 1",
+            (self.name, priority),
+            results=True,
+        )
+        return bool(found)
+
     def recover(self) -> int:
         """Put back in the queue every job claimed by a dead process (merged
         with a waiting job of the same identity, if there is one)."""
@@ -626,6 +637,10 @@ class _ReliableRedisMixin:
 
     def claims(self) -> int:
         return self.conn.hlen(self._keys()[0])
+
+    def waiting_above(self, priority: float) -> bool:
+        """As the SQLite storage's (scores are negated priorities; held jobs wait in their own zset)."""
+        return bool(self.conn.zrangebyscore(self.queue_key, "-inf", f"({-priority}", start=0, num=1))
 
     def queue_size(self) -> int:
         return self.conn.zcard(self.queue_key) + self.conn.zcard(self._burst_keys()[0])

@@ -64,6 +64,20 @@ query PlexSyncScenes($filter: FindFilterType) {
     + SCENE_FIELDS
 )
 
+#: A bulk sync's page: the scenes whose ids lie in a range (keyset paging, so
+#: scenes added or deleted meanwhile never shift another page's scenes).
+SCENES_RANGE_QUERY = (
+    """
+query PlexSyncSceneRange($filter: FindFilterType, $scene_filter: SceneFilterType) {
+  findScenes(filter: $filter, scene_filter: $scene_filter) {
+    count
+    scenes { ...PlexSyncSceneFields }
+  }
+}
+"""
+    + SCENE_FIELDS
+)
+
 SCENE_IDS_QUERY = """
 query PlexSyncSceneIds($filter: FindFilterType) {
   findScenes(filter: $filter) {
@@ -136,6 +150,7 @@ RELATED_SCENE_FILTERS = {
 ALL_QUERIES = (
     SCENE_QUERY,
     SCENES_PAGE_QUERY,
+    SCENES_RANGE_QUERY,
     SCENE_IDS_QUERY,
     SCENE_FILES_QUERY,
     PLUGIN_SETTINGS_QUERY,
@@ -242,6 +257,35 @@ class StashReader:
     def scenes(self, page_size: int) -> Iterator[list[dict[str, Any]]]:
         """Every scene with the fields the mapping uses, a page at a time, in id order."""
         yield from self._scene_pages(SCENES_PAGE_QUERY, page_size)
+
+    def scenes_between(self, after: int, upto: int | None, page_size: int) -> Iterator[list[dict[str, Any]]]:
+        """The scenes with ``after < id <= upto`` (``upto`` None: no upper end),
+        with the fields the mapping uses, in id order, ``page_size`` a request.
+
+        Each request starts after the last id the previous one returned, so a
+        scene deleted meanwhile shifts nothing and one added inside the range
+        is read too.
+        """
+        while True:
+            if upto is None:
+                criterion = {"value": after, "modifier": "GREATER_THAN"}
+            else:
+                criterion = {"value": after + 1, "value2": upto, "modifier": "BETWEEN"}
+            found = self._query(
+                SCENES_RANGE_QUERY,
+                {
+                    "filter": {"page": 1, "per_page": page_size, "sort": "id", "direction": "ASC"},
+                    "scene_filter": {"id": criterion},
+                },
+            )["findScenes"]
+            scenes = found["scenes"]
+            if scenes:
+                yield scenes
+            if len(scenes) < page_size:
+                return
+            after = int(scenes[-1]["id"])
+            if upto is not None and after >= upto:
+                return
 
     def scene_files(self, page_size: int) -> Iterator[list[dict[str, Any]]]:
         """Every scene's id and files (path, size), a page at a time, in id order."""

@@ -137,7 +137,18 @@ def upsert_target(*key: peewee.Field) -> dict[str, object]:
 def _models() -> list[type[peewee.Model]]:
     # Imported here so that every model is registered before create_tables.
     from plexsync import dlq
-    from plexsync.state import attempts, outage, placement, playback, reconcile, relations, scans, written
+    from plexsync.state import (
+        attempts,
+        bulkrun,
+        freshness,
+        outage,
+        placement,
+        playback,
+        reconcile,
+        relations,
+        scans,
+        written,
+    )
 
     return [
         dlq.DeadLetter,
@@ -151,6 +162,8 @@ def _models() -> list[type[peewee.Model]]:
         playback.PlaybackItem,
         relations.SceneRelation,
         reconcile.ReconcileState,
+        freshness.SceneSync,
+        bulkrun.BulkPage,
     ]
 
 

@@ -6,10 +6,19 @@ dead letters, the first failure opens the breaker: jobs then wait in huey's
 schedule (see :func:`plexsync.sync.worker._wait_for`) and only one job at a time
 probes the server, at growing intervals. The first success closes it and the
 backlog drains. Opening is reported once; so is the recovery.
+
+Every job asks "is a breaker open?" before it starts and after it succeeds;
+nearly always none is. A process trusts what it last read of the table for
+:data:`SNAPSHOT_TTL` seconds (and forgets it whenever it changes the table
+itself), so the question costs one read a second, not two reads a job. A
+breaker another process opened within that second is seen a moment late: a
+job may then still try the server, fail, and wait, as one already running
+would have.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 import peewee
@@ -26,6 +35,32 @@ class Outage(BaseModel):
     retry_at = peewee.DoubleField()  # when the next probe may run
 
 
+#: Seconds a process trusts its last read of which breakers are open.
+SNAPSHOT_TTL = 1.0
+_snapshot: tuple[float, frozenset[str]] | None = None
+_snapshot_lock = threading.Lock()
+
+
+def open_services() -> frozenset[str]:
+    """The services whose breaker is open, as read at most :data:`SNAPSHOT_TTL` seconds ago."""
+    global _snapshot
+    now = time.monotonic()
+    with _snapshot_lock:
+        snapshot = _snapshot
+    if snapshot is not None and now - snapshot[0] < SNAPSHOT_TTL:
+        return snapshot[1]
+    services = frozenset(row.service for row in Outage.select(Outage.service))
+    with _snapshot_lock:
+        _snapshot = (now, services)
+    return services
+
+
+def _forget() -> None:
+    global _snapshot
+    with _snapshot_lock:
+        _snapshot = None
+
+
 def _backoff(failures: int, base_delay: float, max_delay: float) -> float:
     return min(max_delay, max(base_delay, 0.5) * 2 ** min(failures - 1, 30))
 
@@ -38,6 +73,7 @@ def record_failure(service: str, reason: str, *, base_delay: float, max_delay: f
     row opens the outage; the others find it and, holding its row lock, add
     their failure. A changed reason is news once too, for the same reason.
     """
+    _forget()
     now = time.time()
     while True:
         delay = _backoff(1, base_delay, max_delay)
@@ -58,8 +94,9 @@ def record_failure(service: str, reason: str, *, base_delay: float, max_delay: f
 
 def record_success(service: str) -> bool:
     """Close the breaker; True when it was open."""
-    if not Outage.select().where(Outage.service == service).exists():
-        return False  # the common case costs a read, not a write lock
+    if service not in open_services():
+        return False  # the common case costs no query at all
+    _forget()
     return Outage.delete().where(Outage.service == service).execute() > 0
 
 
@@ -70,6 +107,8 @@ def seconds_until_probe(service: str) -> float | None:
     update on ``retry_at``) and the others wait one more interval for its
     outcome: a failed probe pushes ``retry_at`` further, a good one closes.
     """
+    if service not in open_services():
+        return None
     row = Outage.get_or_none(Outage.service == service)
     if row is None:
         return None
@@ -86,4 +125,5 @@ def seconds_until_probe(service: str) -> float | None:
 
 def probe_now() -> None:
     """A (re)started worker may have new settings: let the next job probe at once."""
+    _forget()
     Outage.update(retry_at=time.time()).execute()

@@ -9,6 +9,7 @@ restart, and at once after Plex or Stash refused our credentials.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -35,12 +36,14 @@ from plexsync.plex.writer import PlexWriter
 from plexsync.queue.instance import bootstrap
 from plexsync.redact import register_secret
 from plexsync.stash.reader import StashReader
-from plexsync.state import attempts, outage, placement, relations
+from plexsync.state import attempts, bulkrun, db, freshness, outage, placement, relations
+from plexsync.sync import bulk
 from plexsync.sync.mapping import field_policy
 from plexsync.sync.scene import sync_scene
 
 log = logging.getLogger("plexsync.sync.worker")
 SETTINGS_TTL = 60.0
+#: Ids per Stash request when a fan-out or the reconcile pages through scenes.
 BULK_PAGE_SIZE = 1000
 
 
@@ -164,7 +167,18 @@ def _retry_delays(settings: SyncSettings | None) -> tuple[float, float]:
 
 def _guarded(task: Task | None, services: tuple[str, ...], body: Callable[[SyncSettings], None]) -> None:
     """Run ``body``, which talks to ``services``, with outage handling and
-    error classification around it."""
+    error classification around it; a failed attempt is counted (a
+    successful one never writes its count: plexsync.state.attempts)."""
+    try:
+        _classified(task, services, body)
+    except BaseException:
+        if task is not None:
+            with contextlib.suppress(*db.TRANSIENT):  # without the database the job runs again anyway
+                attempts.failed(task)
+        raise
+
+
+def _classified(task: Task | None, services: tuple[str, ...], body: Callable[[SyncSettings], None]) -> None:
     retry_delay, max_delay = _retry_delays(context.current_settings())
     for service in services:
         _wait_for(service, retry_delay, max_delay)
@@ -222,10 +236,12 @@ def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False, forc
     changed_since = ((attempts.of(task)[1] if task else None) or time.time()) if rematch else None
 
     def body(settings: SyncSettings) -> None:
+        stash, plex = context.stash(), context.plex()
+        freshness.started(scene_id)  # after the clients: a bulk page may skip the scene from here on
         try:
             result = sync_scene(
-                context.stash(),
-                context.plex(),
+                stash,
+                plex,
                 settings.path_map,
                 scene_id,
                 changed_since=changed_since,
@@ -244,21 +260,24 @@ def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False, forc
             # Its dead letter says so once; no later fan-out queues it again by what it showed.
             relations.forget_scene(scene_id)
             raise
+        finally:
+            freshness.finished(scene_id)
         log.info("scene %s synced: %s", scene_id, result.describe())
 
     _guarded(task, ("stash", "plex"), body)
 
 
 def run_sync_all(task: Task | None, force: bool = False) -> None:
-    from plexsync.tasks import PRIORITY_BULK, enqueue_scene
+    from plexsync.tasks import PRIORITY_BULK, sync_page
 
     def body(settings: SyncSettings) -> None:
-        queued = 0
-        for page in context.stash().scene_ids(BULK_PAGE_SIZE):
-            for scene_id in page:
-                enqueue_scene(scene_id, priority=PRIORITY_BULK, force=force)
-            queued += len(page)
-        log.info("%s: queued %d scenes", "force full sync" if force else "sync all", queued)
+        pages = bulk.plan(context.stash())
+        bulkrun.plan([(page.upto, page.planned) for page in pages])
+        flags = {"force": True} if force else {}  # a keyword only when set: pages coalesce by their arguments
+        for page in pages:
+            sync_page(page.after, page.upto, priority=PRIORITY_BULK, **flags)
+        what = "force full sync" if force else "sync all"
+        log.info("%s: %d scenes in %d page(s) queued", what, sum(p.planned for p in pages), len(pages))
 
     _guarded(task, ("stash",), body)
 
@@ -320,3 +339,48 @@ def queue_reconcile_if_due() -> bool:
         return False
     reconcile_task(priority=PRIORITY_EDIT)
     return True
+
+
+def _page_hooks(force: bool = False) -> bulk.PageHooks:
+    from plexsync.queue.instance import huey
+    from plexsync.tasks import PRIORITY_BULK, PRIORITY_EDIT, enqueue_scene, sync_page
+
+    def hand_off(scene_id: str, exc: BaseException) -> None:
+        reason = exc.reason if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
+        log.info("scene %s failed inside a bulk page (%s); queued on its own", scene_id, reason)
+        enqueue_scene(scene_id, priority=PRIORITY_BULK, force=force)
+
+    def continue_from(after: int, upto: int | None, done: int, handed_off: int) -> None:
+        flags = {"force": True} if force else {}
+        sync_page(after, upto, done=done, handed_off=handed_off, priority=PRIORITY_BULK, **flags)
+
+    return bulk.PageHooks(
+        hand_off=hand_off,
+        again=lambda scene_id: enqueue_scene(scene_id, priority=PRIORITY_EDIT),
+        should_yield=lambda: huey.storage.waiting_above(PRIORITY_BULK),
+        continue_from=continue_from,
+    )
+
+
+def run_sync_page(
+    after: int, upto: int | None, task: Task | None, done: int = 0, handed_off: int = 0, force: bool = False
+) -> None:
+    def body(settings: SyncSettings) -> None:
+        stash, plex = context.stash(), context.plex()
+        outcome = bulk.sync_page(
+            stash,
+            plex,
+            settings.path_map,
+            after,
+            upto,
+            _page_hooks(force),
+            policy=field_policy(settings),
+            force=force,
+            done_before=done,
+            handed_off_before=handed_off,
+        )
+        end = "" if upto is None else upto
+        more = f"; the rest from id {outcome.yielded_after} made way for an edit" if outcome.yielded_after else ""
+        log.info("page of ids %d..%s: %s%s", after + 1, end, outcome.describe(), more)
+
+    _guarded(task, ("stash", "plex"), body)

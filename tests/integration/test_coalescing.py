@@ -90,20 +90,3 @@ def test_an_edit_during_a_running_sync_is_synced_after_it_and_wins(any_world: Wo
     assert world.plex.item(rating_key).title == "race v2"
     assert edits_per_item(world)[rating_key] == 2
     assert world.dead_letters() == []
-
-
-def test_an_edit_jumps_ahead_of_a_queued_sync_all_backlog_for_its_own_scene(world: World):
-    scenes = world.add_scenes(30, prefix="bulk")
-    world.plex.faults.add(EDIT_PATH, method="PUT", delay=0.3)  # the backlog drains slowly
-    world.start_consumer(workers=1)
-    world.host.run_task("Sync all scenes")
-    wait_until(lambda: waiting_jobs(world) >= 25, timeout=60, message="backlog queued")
-    last_id, last_rk = scenes[-1]  # queued last by "sync all"
-    edit_and_fire(world, last_id, "edited while queued")
-    wait_until(lambda: world.plex.item(last_rk).title == "edited while queued", timeout=60, message="edit synced")
-    synced_before = sum(1 for _, rk in scenes[:-1] if edits_per_item(world)[rk])
-    assert synced_before < 15  # it went ahead of the backlog
-    wait_until(lambda: all(edits_per_item(world)[rk] for _, rk in scenes), timeout=120, message="backlog drained")
-    wait_until(lambda: waiting_jobs(world) == 0, timeout=30, message="queue empty")
-    assert edits_per_item(world)[last_rk] == 1  # its bulk job was merged into the edit, not run again
-    assert world.dead_letters() == []

@@ -9,6 +9,7 @@ import sqlite3
 
 import pytest
 
+from emulators.plugin_host import RunningTask
 from plexsync.retrying import BACKOFF
 from tests.integration.conftest import PLEX_TOKEN, World
 from tests.support import wait_until
@@ -35,9 +36,9 @@ def assert_all_synced_with_right_values(world: World, scenes: list[tuple[str, in
         assert {"title", "genre", "thumb"} <= item.locked
 
 
-def start_sync_all(world: World) -> None:
-    result = world.host.run_task("Sync all scenes")
-    assert result.error is None, result
+def start_sync_all(world: World) -> RunningTask:
+    """The task as Stash starts it; it follows the run, these tests do not wait for it."""
+    return world.host.start_task("Sync all scenes")
 
 
 def log_lines(world: World, pattern: str) -> list[str]:
@@ -48,11 +49,15 @@ def test_plex_down_for_a_while_then_up_every_scene_synced_and_no_dead_letters(wo
     scenes = world.add_scenes(N)
     world.plex.down()
     world.start_consumer(workers=4)
-    start_sync_all(world)
+    task = start_sync_all(world)
     wait_until(lambda: log_lines(world, "Plex is unreachable"), timeout=60, message="outage noticed")
-    wait_until(lambda: world.queued() >= N, timeout=60, message="backlog queued")
+    wait_until(lambda: world.queued() >= 1, timeout=60, message="the bulk pages queued")
     wait_until(lambda: _outage_failures(world) >= 3, timeout=60, message="several probes while down")
     assert world.dead_letters() == []
+    # the task stops following a run that waits for a server, and says so in Stash
+    output = task.wait(120).output
+    assert output.startswith("sync all queued; 0 of 200 scenes done; waiting for Plex (Plex is unreachable"), output
+    assert output.endswith("the sync resumes by itself, Status shows it")
     world.plex.up()
     wait_until(lambda: all_synced(world, scenes), timeout=180, message="backlog drained")
     assert_all_synced_with_right_values(world, scenes)
@@ -123,12 +128,13 @@ def test_graceful_and_immediate_stops_lose_nothing(world: World):
 
 def test_scheduled_retries_survive_a_restart(world: World):
     scenes = world.add_scenes(N)
-    # every try of every job's first edit fails (requests are retried at once: plexsync.retrying)
-    world.plex.faults.add(r"^/library/sections/\d+/all$", method="PUT", status=500, times=N * TRIES)
+    # every try of each scene's edit fails twice: inside its bulk page, then in the job of its own the
+    # page hands it to (requests are retried at once: plexsync.retrying)
+    world.plex.faults.add(r"^/library/sections/\d+/all$", method="PUT", status=500, times=2 * N * TRIES)
     # each failure takes a round of request tries (~1.5 s): a long delay lets retries pile up in the schedule
     consumer = world.start_consumer(workers=4, PLEXSYNC_RETRY_DELAY="30", PLEXSYNC_RETRY_MAX_DELAY="30")
     start_sync_all(world)
-    wait_until(lambda: _scheduled(world) >= N // 8, timeout=120, message="retries waiting in the schedule")
+    wait_until(lambda: _scheduled(world) >= N // 8, timeout=240, message="retries waiting in the schedule")
     consumer.kill()
     world.start_consumer(workers=4)
     wait_until(lambda: all_synced(world, scenes), timeout=240, message="all synced after restart")
@@ -148,7 +154,7 @@ def test_invalid_plex_token_reported_once_then_fixing_it_drains_the_backlog(worl
     world.configure_plugin(plex_token="wrong-token-0000")
     world.start_consumer(workers=4)
     start_sync_all(world)
-    wait_until(lambda: world.queued() >= N, timeout=60, message="backlog queued")
+    wait_until(lambda: world.queued() >= 1, timeout=60, message="the bulk pages queued")
     wait_until(lambda: _outage_failures(world) >= 3, timeout=60, message="several probes with the bad token")
     reports = log_lines(world, "Plex rejected the token")
     assert len(reports) == 1, reports

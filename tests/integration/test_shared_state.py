@@ -55,8 +55,8 @@ def log_lines(world: World, pattern: str) -> list[str]:
 
 
 def sync_all(world: World) -> None:
-    result = world.host.run_task("Sync all scenes")
-    assert result.error is None, result
+    """The task as Stash starts it; it follows the run, these tests do not wait for it."""
+    world.host.start_task("Sync all scenes")
 
 
 def hook(world: World, scene_id: str) -> None:
@@ -95,7 +95,8 @@ def test_hooks_and_sync_all_through_three_consumers_each_cover_uploaded_once(sha
     assert plex_requests(world, "POST", POSTER) == len(scenes)
     assert len(log_lines(world, r"scene \d+ synced: .*nothing changed$")) == 1 + len(scenes)
     assert world.dead_letters() == []
-    worked = [len(re.findall(r"scene \d+ synced", consumer.log())) for consumer in consumers]
+    synced = r"scene \d+ synced|page of ids \S+: [1-9]\d* synced"  # a hook's job, a bulk page
+    worked = [len(re.findall(synced, consumer.log())) for consumer in consumers]
     assert all(worked), worked  # every consumer took jobs
     assert not log_lines(world, "Error occurred in startup hook")  # three started at once
     assert_nothing_kept_locally(world)
@@ -150,7 +151,7 @@ def test_plex_outage_is_reported_once_by_three_consumers_and_the_backlog_drains(
     world.start_consumers(3)
     sync_all(world)
     wait_until(lambda: log_lines(world, "Plex is unreachable"), timeout=60, message="outage noticed")
-    wait_until(lambda: world.queued() >= len(scenes), timeout=60, message="backlog queued")
+    wait_until(lambda: world.queued() >= 1, timeout=60, message="the bulk pages queued")
     wait_until(lambda: world.outage_failures("plex") >= 4, timeout=60, message="several probes while down")
     assert world.dead_letters() == []
     world.plex.up()
