@@ -136,19 +136,44 @@ def apply_scene(
         raise unmatched(plex, found)
     placement.clear(scene_id)
     desired = desired_state(scene, policy)
+    befores = {t.rating_key: {} if force else written.of(t.rating_key) for t in targets}
     images: dict[str, str] = {}
     cover = None
     screenshot_url = (scene.get("paths") or {}).get("screenshot")
-    if screenshot_url and (desired.poster or desired.background):
+    source = _cover_source(screenshot_url, desired)
+    if source and any(_changed(before.get(COVER_SOURCE), source) for before in befores.values()):
         # None also for Stash's placeholder: then no upload and no lock, so Plex keeps its own images
         cover = stash.download(screenshot_url)
     if cover:
         images = {name: _image_digest(name, cover, desired) for name in IMAGE_GROUPS if getattr(desired, name)}
     result = SyncResult(desired, targets, matched_by=found.outcome)
     for target in targets:
-        _write(plex, target, desired, cover, images, result, force=force, keep_plex_edits=policy.keep_plex_edits)
+        before = befores[target.rating_key]
+        keep = policy.keep_plex_edits
+        _write(plex, target, desired, cover, images, before, result, force=force, keep_plex_edits=keep)
+        if cover:
+            written.remember(target.rating_key, {COVER_SOURCE: Written(source, source)})
     relations.remember(scene_id, scene)
     return result
+
+
+#: The written-state entry naming where the images came from (see :func:`_cover_source`).
+COVER_SOURCE = "cover_source"
+
+
+def _cover_source(url: str | None, desired: DesiredState) -> str | None:
+    """What the images of an item are made of: the screenshot URL and the image
+    groups and shape wanted. Stash's ``paths.screenshot`` carries the scene's
+    ``updated_at`` (``/scene/<id>/screenshot?t=<unix time>``, stashapp/stash
+    ``internal/api/urlbuilders/scene.go``) and a new cover updates the scene, so
+    while this is unchanged the cover is too: a re-sync downloads no cover at
+    all (one GET per scene otherwise, most of an unchanged re-sync's time).
+    A cover changed behind Stash's back (a regenerated screenshot) is picked
+    up by *Force full sync*. None: no image is wanted."""
+    wanted = [name for name in IMAGE_GROUPS if getattr(desired, name)]
+    if not url or not wanted:
+        return None
+    return canonical_digest([url, wanted, desired.poster_shape])
 
 
 def _image_digest(name: str, cover: bytes, desired: DesiredState) -> str:
@@ -173,15 +198,15 @@ def _write(
     desired: DesiredState,
     cover: bytes | None,
     images: dict[str, str],
+    before: dict[str, Written],
     result: SyncResult,
     *,
     force: bool,
     keep_plex_edits: bool,
 ) -> None:
-    """Send one item what changed since it was last written, remembering each
-    part only once Plex accepted it."""
+    """Send one item what changed since it was last written (``before``: what
+    that was; empty when forced), remembering each part only once Plex accepted it."""
     key = target.rating_key
-    before = {} if force else written.of(key)
     groups = [g for g in desired.groups.values() if force or _changed(before.get(g.name), g.digest)]
     changed_images = [name for name, digest in images.items() if force or _changed(before.get(name), digest)]
     if keep_plex_edits and not force:
