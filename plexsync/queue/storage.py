@@ -161,7 +161,24 @@ def _is_zombie(pid: int) -> bool:
         return False  # no /proc (not Linux): trust kill()
 
 
-class ReliableSqliteStorage(SqliteStorage):
+class _Coalescing:
+    """What both storages take to coalesce and hold jobs (see the module doc)."""
+
+    #: Set by the huey instance: the identity of a serialized job (None: never coalesced).
+    key_of: Callable[[bytes], str | None] | None = None
+    #: Set by the huey instance: True while it puts back a job that ran (never held, see the module doc).
+    is_requeue: Callable[[], bool] | None = None
+
+    def __init__(
+        self, *args: Any, settle: float = SETTLE, quiet: float | None = None, hold: float = HOLD, **kwargs: Any
+    ) -> None:
+        self.settle = settle
+        self.quiet = settle if quiet is None else quiet
+        self.hold = hold
+        super().__init__(*args, **kwargs)
+
+
+class ReliableSqliteStorage(_Coalescing, SqliteStorage):
     table_claim = (
         "create table if not exists claim ("
         "id integer not null primary key, queue text not null, data blob not null, "
@@ -199,19 +216,6 @@ class ReliableSqliteStorage(SqliteStorage):
         "priority = max(task.priority, excluded.priority), "
         "held_since = case when ?6 then task.held_since end"  # a job that ran already ends the hold
     )
-
-    #: Set by the huey instance: the identity of a serialized job (None: never coalesced).
-    key_of: Callable[[bytes], str | None] | None = None
-    #: Set by the huey instance: True while it puts back a job that ran (never held, see the module doc).
-    is_requeue: Callable[[], bool] | None = None
-
-    def __init__(
-        self, *args: Any, settle: float = SETTLE, quiet: float | None = None, hold: float = HOLD, **kwargs: Any
-    ) -> None:
-        self.settle = settle
-        self.quiet = settle if quiet is None else quiet
-        self.hold = hold
-        super().__init__(*args, **kwargs)
 
     def initialize_schema(self) -> None:
         with self.db() as curs:
@@ -553,25 +557,13 @@ def _data_of(member: bytes) -> bytes:
     return member[8:]
 
 
-class _ReliableRedisMixin:
+class _ReliableRedisMixin(_Coalescing):
     """Claims and coalescing for ``PriorityRedisStorage`` (uses its ``conn`` and ``queue_key``)."""
 
     conn: Any
     queue_key: str
 
     blocking = False  # Lua cannot block: the consumer polls (tune with -d/-m)
-    #: Set by the huey instance: the identity of a serialized job (None: never coalesced).
-    key_of: Callable[[bytes], str | None] | None = None
-    #: Set by the huey instance: True while it puts back a job that ran (never held, see the module doc).
-    is_requeue: Callable[[], bool] | None = None
-
-    def __init__(
-        self, *args: Any, settle: float = SETTLE, quiet: float | None = None, hold: float = HOLD, **kwargs: Any
-    ) -> None:
-        self.settle = settle
-        self.quiet = settle if quiet is None else quiet
-        self.hold = hold
-        super().__init__(*args, **kwargs)
 
     def _keys(self) -> tuple[str, str, str, str]:
         """claims, claim counter, pending, running."""
