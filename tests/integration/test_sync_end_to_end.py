@@ -56,7 +56,15 @@ def test_scene_edit_in_stash_updates_the_plex_item_with_fields_locked(world: Wor
     hook = world.host.invocations[-1]
     assert hook.kind == "hook" and hook.error is None, hook
     assert hook.output == f"queued Plex sync of scene {scene_id}"
-    item = wait_until(lambda: (i := world.plex.item(rating_key)).title == "Sunset Walk" and i, message="sync")
+    # the edit lands before the uploads: wait for the cover too
+    item = wait_until(
+        lambda: (
+            (i := world.plex.item(rating_key)).title == "Sunset Walk"
+            and i.poster == world.stash.screenshot(scene_id)
+            and i
+        ),
+        message="sync",
+    )
     assert item.summary == "A walk along the beach."
     assert item.originally_available_at == "2021-06-15" and item.year == 2021
     assert item.studio == "Golden Hour"
