@@ -260,32 +260,8 @@ class StashReader:
 
     def scenes_between(self, after: int, upto: int | None, page_size: int) -> Iterator[list[dict[str, Any]]]:
         """The scenes with ``after < id <= upto`` (``upto`` None: no upper end),
-        with the fields the mapping uses, in id order, ``page_size`` a request.
-
-        Each request starts after the last id the previous one returned, so a
-        scene deleted meanwhile shifts nothing and one added inside the range
-        is read too.
-        """
-        while True:
-            if upto is None:
-                criterion = {"value": after, "modifier": "GREATER_THAN"}
-            else:
-                criterion = {"value": after + 1, "value2": upto, "modifier": "BETWEEN"}
-            found = self._query(
-                SCENES_RANGE_QUERY,
-                {
-                    "filter": {"page": 1, "per_page": page_size, "sort": "id", "direction": "ASC"},
-                    "scene_filter": {"id": criterion},
-                },
-            )["findScenes"]
-            scenes = found["scenes"]
-            if scenes:
-                yield scenes
-            if len(scenes) < page_size:
-                return
-            after = int(scenes[-1]["id"])
-            if upto is not None and after >= upto:
-                return
+        with the fields the mapping uses, in id order, ``page_size`` a request."""
+        yield from self._scenes_by_id(SCENES_RANGE_QUERY, None, page_size, after, upto)
 
     def scene_files(self, page_size: int) -> Iterator[list[dict[str, Any]]]:
         """Every scene's id and files (path, size), a page at a time, in id order."""
@@ -311,24 +287,36 @@ class StashReader:
             yield [scene["id"] for scene in scenes]
 
     def changed_scenes(self, scene_filter: dict[str, Any], page_size: int) -> Iterator[list[dict[str, Any]]]:
-        """``{id, updated_at}`` of the scenes matching ``scene_filter``, a page at a time, in id order.
+        """``{id, updated_at}`` of the scenes matching ``scene_filter``, a page at a time, in id order."""
+        yield from self._scenes_by_id(FILTERED_SCENE_IDS_QUERY, scene_filter, page_size)
 
-        Paged by id (each page asks for ids above the last one seen), not by
-        page number: a scene edited meanwhile leaves or joins the set without
-        shifting the pages, so no other scene is skipped.
-        """
-        after = 0
+    def _scenes_by_id(
+        self,
+        query: str,
+        scene_filter: dict[str, Any] | None,
+        page_size: int,
+        after: int = 0,
+        upto: int | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Scenes with ``after < id <= upto`` matching ``scene_filter``, paged by id:
+        each request asks for ids above the last one seen, not for a page number,
+        so a scene deleted, added or edited meanwhile shifts no page and no other
+        scene is skipped or read twice."""
         while True:
-            keyset = {**scene_filter, "id": {"value": after, "modifier": "GREATER_THAN"}}
+            if upto is None:
+                criterion = {"value": after, "modifier": "GREATER_THAN"}
+            else:
+                criterion = {"value": after + 1, "value2": upto, "modifier": "BETWEEN"}
             find = {"page": 1, "per_page": page_size, "sort": "id", "direction": "ASC"}
-            scenes = self._query(FILTERED_SCENE_IDS_QUERY, {"filter": find, "scene_filter": keyset})["findScenes"][
-                "scenes"
-            ]
+            keyset = {**(scene_filter or {}), "id": criterion}
+            scenes = self._query(query, {"filter": find, "scene_filter": keyset})["findScenes"]["scenes"]
             if scenes:
                 yield scenes
             if len(scenes) < page_size:
                 return
             after = int(scenes[-1]["id"])
+            if upto is not None and after >= upto:
+                return
 
     def newest_scene_change(self) -> str | None:
         """The ``updated_at`` of the most recently changed scene, as Stash stores it (None: no scenes)."""

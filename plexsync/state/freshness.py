@@ -42,17 +42,17 @@ def finished(scene_id: str) -> None:
 
 def started_since(scene_ids: Iterable[str], since: float) -> set[str]:
     """Those of ``scene_ids`` whose own sync started after ``since``."""
-    ids = list(scene_ids)
-    if not ids:
-        return set()
-    query = SceneSync.select(SceneSync.scene_id).where(SceneSync.scene_id.in_(ids) & (SceneSync.started_at > since))
-    return {row.scene_id for row in query}
+    return _since(SceneSync.started_at, scene_ids, since)
 
 
 def finished_since(scene_ids: Iterable[str], since: float) -> set[str]:
     """Those of ``scene_ids`` whose own sync finished after ``since``."""
+    return _since(SceneSync.finished_at, scene_ids, since)
+
+
+def _since(stamp: peewee.Field, scene_ids: Iterable[str], since: float) -> set[str]:
     ids = list(scene_ids)
     if not ids:
         return set()
-    query = SceneSync.select(SceneSync.scene_id).where(SceneSync.scene_id.in_(ids) & (SceneSync.finished_at > since))
+    query = SceneSync.select(SceneSync.scene_id).where(SceneSync.scene_id.in_(ids) & (stamp > since))
     return {row.scene_id for row in query}

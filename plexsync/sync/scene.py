@@ -164,8 +164,9 @@ COVER_SOURCE = "cover_source"
 def _cover_source(url: str | None, desired: DesiredState) -> str | None:
     """What the images of an item are made of: the screenshot URL and the image
     groups and shape wanted. Stash's ``paths.screenshot`` carries the scene's
-    ``updated_at`` (``/scene/<id>/screenshot?t=<unix time>``, stashapp/stash
-    ``internal/api/urlbuilders/scene.go``) and a new cover updates the scene, so
+    ``updated_at`` as a Unix time in its query (stashapp/stash: ``GetScreenshotURL``
+    in ``internal/api/urlbuilders/scene.go``, given ``UpdatedAt`` by the scene
+    resolver's ``Paths``) and a new cover updates the scene, so
     while this is unchanged the cover is too: a re-sync downloads no cover at
     all (one GET per scene otherwise, most of an unchanged re-sync's time).
     A cover changed behind Stash's back (a regenerated screenshot) is picked
