@@ -128,6 +128,34 @@ def locked(query: peewee.Select) -> peewee.Select:
     return query.for_update() if database.for_update else query
 
 
+class Prepared:
+    """A query whose SQL peewee builds once per database, run again with other
+    parameters: for the lookups every sync makes (what was written into an
+    item, which objects a scene showed). Building the SQL costs about ten
+    times running it on SQLite (about 170 us against 16 us a lookup on this
+    project's machine); in an unchanged re-sync those two lookups per scene
+    were most of the worker's CPU.
+
+    ``build`` makes the query with placeholder values; a call passes the
+    real ones in the same order. Only for queries whose parameter count does
+    not vary (no ``IN`` over a list). Rows come back as tuples.
+    """
+
+    def __init__(self, build: Callable[[], peewee.Query]) -> None:
+        self._build = build
+        self._sql: tuple[object, str] | None = None  # (the database it was built for, its SQL)
+
+    def __call__(self, *params: object) -> list[tuple]:
+        bound = database.obj
+        cached = self._sql
+        if cached is None or cached[0] is not bound:
+            sql, placeholders = self._build().sql()
+            if len(placeholders) != len(params):
+                raise TypeError(f"this query takes {len(placeholders)} parameters, not {len(params)}")
+            cached = self._sql = (bound, sql)
+        return list(database.execute_sql(cached[1], params))
+
+
 def upsert_target(*key: peewee.Field) -> dict[str, object]:
     """``on_conflict`` arguments naming the conflicting key where the server
     wants it (PostgreSQL, SQLite); MySQL's ON DUPLICATE KEY takes none."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import peewee
 
-from plexsync.state.db import BaseModel, transactional
+from plexsync.state.db import BaseModel, Prepared, transactional
 
 KINDS = ("performer", "studio", "tag", "group")
 
@@ -43,12 +43,23 @@ def relations_of(scene: Mapping[str, Any]) -> set[tuple[str, str]]:
     return found
 
 
-@transactional
+_held = Prepared(
+    lambda: SceneRelation.select(SceneRelation.kind, SceneRelation.object_id).where(SceneRelation.scene_id == "")
+)
+
+
 def remember(scene_id: str, scene: Mapping[str, Any]) -> None:
-    """Keep what this sync read; writes nothing when it is what the last one read."""
+    """Keep what this sync read. Nearly always it is what the last sync read:
+    then one read and no transaction (which on SQLite takes the write lock
+    every worker shares)."""
     wanted = relations_of(scene)
-    rows = SceneRelation.select(SceneRelation.kind, SceneRelation.object_id).where(SceneRelation.scene_id == scene_id)
-    held = {(row.kind, row.object_id) for row in rows}
+    if set(_held(scene_id)) != wanted:
+        _replace(scene_id, wanted)
+
+
+@transactional
+def _replace(scene_id: str, wanted: set[tuple[str, str]]) -> None:
+    held = set(_held(scene_id))
     for kind, object_id in held - wanted:
         SceneRelation.delete().where(
             (SceneRelation.scene_id == scene_id) & (SceneRelation.kind == kind) & (SceneRelation.object_id == object_id)

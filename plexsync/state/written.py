@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import peewee
 
-from plexsync.state.db import BaseModel, upsert_target
+from plexsync.state.db import BaseModel, Prepared, upsert_target
 from plexsync.sync.mapping import canonical_digest
 
 
@@ -43,10 +43,16 @@ def image_digest(image: bytes) -> str:
     return hashlib.sha256(image).hexdigest()
 
 
+_groups_of = Prepared(
+    lambda: WrittenGroup.select(WrittenGroup.group, WrittenGroup.sent, WrittenGroup.seen).where(
+        WrittenGroup.rating_key == 0
+    )
+)
+
+
 def of(rating_key: int) -> dict[str, Written]:
     """Every group last written into this item: group -> digests."""
-    rows = WrittenGroup.select().where(WrittenGroup.rating_key == rating_key)
-    return {row.group: Written(row.sent, row.seen) for row in rows}
+    return {group: Written(sent, seen) for group, sent, seen in _groups_of(rating_key)}
 
 
 def remember(rating_key: int, groups: Mapping[str, Written]) -> None:
