@@ -37,6 +37,19 @@ RELATED_HOOKS = {
     "Group.Destroy.Post": ("group", "destroy"),
 }
 HANDLED_HOOKS = (*SCENE_HOOKS, *RELATED_HOOKS)
+#: The update-input fields behind what Plex shows of each kind (the scene
+#: fragment, plexsync.stash.reader.SCENE_FIELDS, reads the objects' names, a
+#: performer's photo and a studio's parent). An update hook whose
+#: ``inputFields`` name none of them (a favourite or rating toggle, a bulk edit
+#: of other fields) changes nothing in Plex: it queues no job, which would read
+#: every scene of a performer with thousands. ``image`` is here even though
+#: only the performer-photo setting uses it: a hook cannot read the settings.
+SHOWN_INPUT_FIELDS = {
+    "performer": ("name", "image"),
+    "studio": ("name", "parent_id"),
+    "tag": ("name",),
+    "group": ("name",),
+}
 #: Stash ids are signed 64-bit integers (../shared/stash-plugins.md).
 MAX_SCENE_ID = 2**63 - 1
 #: More tags than anyone merges at once; a longer list is not Stash's.
@@ -161,10 +174,28 @@ def _skip_redis_import() -> None:
         sys.modules.setdefault("redis", None)  # type: ignore[arg-type]
 
 
+def unshown_update(change: RelatedChange, hook_context: Any) -> str | None:
+    """Why an update hook changes nothing Plex shows, or None when it may (or
+    cannot tell: no ``inputFields``, as from a Stash that sends none)."""
+    fields = hook_context.get("inputFields") if isinstance(hook_context, dict) else None
+    if change.change != "update" or not isinstance(fields, list) or not fields:
+        return None
+    if not all(isinstance(name, str) for name in fields) or set(fields) & set(SHOWN_INPUT_FIELDS[change.kind]):
+        return None
+    changed = sorted({name for name in fields if name != "id" and name.isascii() and name.isidentifier()})[:8]
+    return (
+        f"{change.kind} {change.object_id}: {', '.join(changed) or 'nothing'} changed, "
+        "which Plex does not show: no sync queued"
+    )
+
+
 def handle(hook_context: Any) -> str:
     """Enqueue the job the hook asks for; returns what Stash should log."""
     if isinstance(hook_context, dict) and hook_context.get("type") in RELATED_HOOKS:
         change = related_change_of(hook_context)
+        unshown = unshown_update(change, hook_context)
+        if unshown:
+            return unshown
         _skip_redis_import()
         from plexsync.queue.producer import enqueue_related  # not plexsync.tasks: all of huey (issue #9)
 

@@ -139,6 +139,28 @@ def test_renaming_a_performer_a_studio_or_a_tag_updates_every_affected_item_and_
     assert world.plex.item(three).studio == "Other Co"
 
 
+def test_an_update_of_what_plex_does_not_show_queues_nothing(world: World):
+    """A favourite toggle fires Performer.Update.Post with ``inputFields``
+    ``["id", "favorite"]``: no fan-out job (it would read every scene of the
+    performer), no Plex request. The rename after it is synced as before."""
+    ann = world.stash.add_performer("Ann")
+    _, one = world.add_scene("one", title="One", performer_ids=[ann])
+    _, two = world.add_scene("two", title="Two", performer_ids=[ann])
+    count = first_sync(world)
+    mutate(world, "mutation($in: PerformerUpdateInput!) { performerUpdate(input: $in) { id } }",
+           **{"in": {"id": ann, "favorite": True}})  # fmt: skip
+    hook = world.host.invocations[-1]
+    assert hook.output == f"performer {ann}: favorite changed, which Plex does not show: no sync queued", hook
+    assert world.queued() == 0
+    mutate(world, "mutation($in: PerformerUpdateInput!) { performerUpdate(input: $in) { id } }",
+           **{"in": {"id": ann, "name": "Ann B", "favorite": False}})  # fmt: skip
+    assert world.host.invocations[-1].output == f"queued Plex sync of the scenes of performer {ann}"
+    wait_until(lambda: world.plex.item(two).actors == ["Ann B"], message="performer rename")
+    synced(world)
+    assert world.logs().count(f"performer {ann} changed: queued") == 1  # the rename's fan-out only
+    assert edited_items(world, count) == {one, two}
+
+
 def test_renaming_a_group_syncs_the_scenes_in_it(world: World):
     """Groups become Plex collections (issue #8 item 1): their scenes are synced."""
     group, other = world.stash.add_group("Saga"), world.stash.add_group("Other")
