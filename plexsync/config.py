@@ -480,15 +480,20 @@ class Bootstrap:
     @property
     def stash_connection(self) -> dict[str, Any]:
         """The connection dict stashapi's StashInterface takes."""
-        parts = urlsplit(self.stash_url)
-        conn: dict[str, Any] = {
-            "Scheme": parts.scheme,
-            "Host": parts.hostname,
-            "Port": parts.port or (443 if parts.scheme == "https" else 80),
-        }
-        if self.stash_api_key:
-            conn["ApiKey"] = self.stash_api_key
-        return conn
+        return stash_connection(self.stash_url, self.stash_api_key)
+
+
+def stash_connection(url: str, api_key: str | None = None) -> dict[str, Any]:
+    """The connection dict stashapi's StashInterface takes, for Stash at ``url``."""
+    parts = urlsplit(url)
+    conn: dict[str, Any] = {
+        "Scheme": parts.scheme,
+        "Host": parts.hostname,
+        "Port": parts.port or (443 if parts.scheme == "https" else 80),
+    }
+    if api_key:
+        conn["ApiKey"] = api_key
+    return conn
 
 
 @dataclass(frozen=True)

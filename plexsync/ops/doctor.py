@@ -21,9 +21,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from plexsync.config import ConfigError, SyncSettings, env_name, setting_value
+from plexsync.config import ConfigError, SyncSettings, env_name, setting_value, stash_connection
 from plexsync.errors import AuthFailed, Misconfigured, SyncError
 from plexsync.matching.paths import PathMap
+from plexsync.ops.autostart import stash_url
 from plexsync.ops.exitcodes import ExitCode, worst
 from plexsync.redact import redact, register_secret
 
@@ -93,15 +94,15 @@ class StashAccess:
 
     @classmethod
     def from_server_connection(cls, server: dict[str, Any]) -> StashAccess:
-        """Inside a Stash task: Stash's own address and the task's session cookie."""
-        scheme, host, port = server.get("Scheme", "http"), server.get("Host", "localhost"), server.get("Port", 9999)
-        host = "127.0.0.1" if host in ("", "0.0.0.0") else host
-        conn = {"Scheme": scheme, "Host": host, "Port": port}
+        """Inside a Stash task: Stash's own address (as a worker started by a hook
+        derives it) and the task's session cookie."""
+        url = stash_url(server) or "http://localhost:9999"
+        conn = stash_connection(url)
         cookie = server.get("SessionCookie") or {}
         if cookie.get("Value"):
             register_secret(cookie["Value"])
             conn["SessionCookie"] = cookie
-        return cls(f"{scheme}://{host}:{port}", conn, "this task's session" if cookie.get("Value") else None)
+        return cls(url, conn, "this task's session" if cookie.get("Value") else None)
 
 
 # -- Stash ---------------------------------------------------------------------

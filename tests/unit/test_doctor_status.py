@@ -7,6 +7,7 @@ import time
 
 from plexsync.ops.exitcodes import ExitCode, worst
 from plexsync.ops.status import Status
+from plexsync.redact import redact
 
 
 def test_several_problems_exit_with_the_most_basic():
@@ -49,3 +50,19 @@ def test_status_problems_and_exit_codes():
     )
     assert down.exit_code == ExitCode.OUTAGE and "! Plex: Plex is unreachable (since" in down.text()
     assert _status(dead_letters=2, newest_letter="#2 scene 5: X").exit_code == ExitCode.DEAD_LETTERS
+
+
+def test_a_stash_task_reaches_stash_where_a_hook_started_worker_would():
+    """doctor inside a Stash task and the worker a hook starts derive the same
+    address from ``server_connection`` (Stash listening on every interface is
+    reached on localhost; the session cookie is sent and kept secret)."""
+    from plexsync.ops import autostart
+    from plexsync.ops.doctor import StashAccess
+
+    cookie = {"Name": "session", "Value": "c00kie-x"}
+    server = {"Scheme": "http", "Host": "0.0.0.0", "Port": 9999, "SessionCookie": cookie}
+    access = StashAccess.from_server_connection(server)
+    assert access.url == autostart.stash_url(server) == "http://localhost:9999"
+    assert access.connection == {"Scheme": "http", "Host": "localhost", "Port": 9999, "SessionCookie": cookie}
+    assert access.credential == "this task's session" and "c00kie-x" not in redact("c00kie-x")
+    assert StashAccess.from_server_connection({"Scheme": "gopher", "Host": "x"}).url == "http://localhost:9999"
