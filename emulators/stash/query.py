@@ -7,7 +7,7 @@ a client can tell the difference:
   ``COALESCE(title, id) COLLATE NATURAL_CI ASC`` as a tie-break;
 - ``per_page`` defaults to 25, ``-1`` (any negative) means all, ``0`` only
   counts; ``page`` below 1 means 1;
-- text criteria use SQL ``LIKE``: case-insensitive, ``%``/``_`` are
+- text criteria use SQL ``LIKE``: case-insensitive for ASCII, ``%``/``_`` are
   wildcards, and an empty value is NULL (matches nothing but IS_NULL);
 - timestamp criteria compare the stored RFC3339 *text* with the given text.
 
@@ -63,9 +63,20 @@ def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
     )
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def like_fold(text: str) -> str:
+    """The case folding of SQLite's ``LIKE``: ASCII letters only (see :func:`_like`)."""
+    return text.translate(_ASCII_LOWER)
+
+
 def _like(pattern: str) -> re.Pattern[str]:
+    """SQLite's ``LIKE``: it folds case for ASCII letters only ("É" does not
+    match "é") and compares code points, so a composed "é" does not match a
+    decomposed one (sqlite.org/lang_expr.html#like, without ICU as Stash builds it)."""
     parts = (".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
-    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+    return re.compile("".join(parts), re.IGNORECASE | re.ASCII | re.DOTALL)
 
 
 def search_words(text: str) -> list[str]:
@@ -95,10 +106,10 @@ def string_criterion(criterion: Mapping[str, Any], get: Callable[[Any], Iterable
         pattern = _like(value)
         return lambda row: any(not pattern.fullmatch(v) for v in present(row))
     if modifier in ("INCLUDES", "EXCLUDES"):
-        words = [w.casefold() for w in search_words(value)]
+        words = [like_fold(w) for w in search_words(value)]
         if modifier == "INCLUDES":
-            return lambda row: any(all(w in v.casefold() for w in words) for v in present(row))
-        return lambda row: any(all(w not in v.casefold() for w in words) for v in present(row))
+            return lambda row: any(all(w in like_fold(v) for w in words) for v in present(row))
+        return lambda row: any(all(w not in like_fold(v) for w in words) for v in present(row))
     if modifier == "MATCHES_REGEX":
         regex = _regex(value)
         return lambda row: any(regex.search(v) for v in present(row))
@@ -245,11 +256,11 @@ def _tomorrow(fmt: str) -> str:
 
 
 def _scene_search(q: str) -> Predicate:
-    words = [w.casefold() for w in search_words(q)]
+    words = [like_fold(w) for w in search_words(q)]
 
     def predicate(scene: Scene) -> bool:
         haystack = [scene.title, scene.details, *_scene_path(scene), *(f.oshash for f in scene.files)]
-        folded = [h.casefold() for h in haystack if h]
+        folded = [like_fold(h) for h in haystack if h]
         return all(any(w in h for h in folded) for w in words)
 
     return predicate
@@ -336,8 +347,8 @@ def find_named(
         return []
 
     predicate = combine(named_filter, own)
-    words = [w.casefold() for w in search_words(find_filter.get("q") or "")]
-    matched = [r for r in rows if predicate(r) and all(w in r.name.casefold() for w in words)]
+    words = [like_fold(w) for w in search_words(find_filter.get("q") or "")]
+    matched = [r for r in rows if predicate(r) and all(w in like_fold(r.name) for w in words)]
     matched.sort(key=lambda r: r.id)
     matched.sort(key=sorts[sort], reverse=find_filter.get("direction") == "DESC")
     return page_of([r.id for r in matched], find_filter)

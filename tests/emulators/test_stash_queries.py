@@ -157,3 +157,23 @@ def test_queries_while_seeding_never_fail() -> None:
         seeder.join()
         assert errors == []
         assert counts == sorted(counts) and counts[-1] == 3000
+
+
+def test_text_criteria_fold_case_for_ascii_only_and_compare_code_points():
+    """SQLite's LIKE (Stash's text and path criteria, its ``q`` search) folds
+    ASCII letters only and does not normalise Unicode: "ÉLAN" is not "élan",
+    and a composed "é" is not a decomposed one."""
+    import unicodedata
+
+    emulator = StashEmulator().start()
+    try:
+        emulator.add_scene(title="élan", files=[{"path": "/m/Café.mp4", "size": 1, "duration": 1.0}])
+        decomposed = unicodedata.normalize("NFD", "/m/Café.mp4")
+        assert titles(emulator, {"title": {"value": "ÉLAN", "modifier": "EQUALS"}}) == []
+        assert titles(emulator, {"title": {"value": "éLAN", "modifier": "EQUALS"}}) == ["élan"]
+        assert titles(emulator, {"title": {"value": "ÉL", "modifier": "INCLUDES"}}) == []
+        assert titles(emulator, {"path": {"value": "/M/CAFé.mp4", "modifier": "EQUALS"}}) == ["élan"]
+        assert titles(emulator, {"path": {"value": decomposed, "modifier": "EQUALS"}}) == []
+        assert titles(emulator, q="ÉLAN") == [] and titles(emulator, q="éLAN") == ["élan"]
+    finally:
+        emulator.stop()
