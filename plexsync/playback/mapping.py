@@ -9,9 +9,10 @@ time watched, and which rating wins. No I/O here, so all of it is unit-tested.
   match, Windows case and Unicode forms included. Stash's path filter is SQL
   ``LIKE`` without an escape (``folder || sep || basename LIKE ?``, stashapp/stash
   ``getPathSearchClause``): ``_`` and ``%`` in a name match more, which the
-  forward check drops; but a name Stash stores in another Unicode form than
-  the reversed path (NFD on a macOS share) is not found, and that item is
-  reported as mapping to no scene.
+  forward check drops. ``LIKE`` compares code points, so a name Stash stores
+  in another Unicode form than Plex reports (NFD from a macOS share, NFC from
+  Plex on Linux) is not found as it is: a path with accents is also looked
+  up in its other form.
 * **Units**: Plex ``viewOffset`` and ``duration`` are milliseconds, Stash's
   ``resume_time`` and ``play_duration`` seconds; Plex ``userRating`` is 0-10,
   Stash's ``rating100`` 0-100 (x10).
@@ -25,13 +26,13 @@ time watched, and which rating wins. No I/O here, so all of it is unit-tested.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from plexsync.matching.paths import PathMap, is_under, path_key, split
 
 
-def stash_paths(plex_path: str, path_map: PathMap) -> list[str]:
-    """Every Stash path the rules could have turned into ``plex_path`` (longest Plex prefix first)."""
+def _reversed(plex_path: str, path_map: PathMap) -> list[str]:
     if not path_map.rules:
         return [plex_path]
     found = []
@@ -43,6 +44,18 @@ def stash_paths(plex_path: str, path_map: PathMap) -> list[str]:
         candidate = stash.join(stash.parts + plex.parts[len(prefix.parts) :])
         if candidate not in found:
             found.append(candidate)
+    return found
+
+
+def stash_paths(plex_path: str, path_map: PathMap) -> list[str]:
+    """Every Stash path the rules could have turned into ``plex_path``
+    (longest Plex prefix first), then each in its other Unicode forms."""
+    found = _reversed(plex_path, path_map)
+    for candidate in list(found):
+        for form in ("NFC", "NFD"):
+            other = unicodedata.normalize(form, candidate)
+            if other not in found:
+                found.append(other)
     return found
 
 

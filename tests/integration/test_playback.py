@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import threading
 import time
+import unicodedata
 
 import requests
 
-from tests.integration.conftest import PLEX_ROOT, STASH_API_KEY, World
+from tests.integration.conftest import PLEX_ROOT, STASH_API_KEY, STASH_ROOT, World
 from tests.support import wait_until
 
 PLAYED_AT = 1_780_000_000  # Plex's viewedAt of the plays below (Unix seconds)
@@ -235,6 +236,24 @@ def test_plex_items_that_map_to_no_scene_are_reported_not_retried(world: World) 
     assert world.logs().count(f"Plex item {stray} ('only-in-plex'") == 1
     status = world.host.run_task("Status")
     assert f"1 Plex item(s) (not copied): {stray} {PLEX_ROOT}/movies/only-in-plex.mp4" in status.stdout
+
+
+def test_a_play_reaches_the_scene_when_stash_and_plex_spell_its_name_in_other_unicode_forms(world: World) -> None:
+    """A Mac or a NAS keeps "Café" decomposed (NFD), Plex on Linux reports it
+    composed (NFC). Stash's path filter is SQL ``LIKE``: it compares code points
+    (and folds case only for ASCII), so the composed name finds no scene; the
+    decomposed one does. The forward sync already matches these files
+    (tests/integration/test_matching_setups.py)."""
+    stash_name, plex_name = unicodedata.normalize("NFD", "Café Über"), unicodedata.normalize("NFC", "Café Über")
+    scene_id = world.stash.add_scene(
+        files=({"path": f"{STASH_ROOT}/movies/{stash_name}.mp4", "size": 1000, "duration": 60.0},)
+    )
+    rating_key = world.plex.add_movie(world.section_id, files=[f"{PLEX_ROOT}/movies/{plex_name}.mp4"])
+    world.start_consumer()
+    world.plex.play(rating_key, at=PLAYED_AT)
+    copy_from_plex(world)
+    assert scene(world, scene_id)["play_count"] == 1
+    assert "not copied" not in world.host.run_task("Status").stdout
 
 
 def test_a_kind_switched_off_is_not_copied(world: World) -> None:

@@ -39,6 +39,18 @@ def test_the_path_rules_reversed(rules, plex_path, expected):
     assert all(mapping.same_file(found, plex_path, path_map) for found in expected)
 
 
+def test_a_path_with_accents_is_also_looked_up_in_its_other_unicode_form():
+    import unicodedata
+
+    path_map = PathMap.parse("/data=/media")
+    composed = unicodedata.normalize("NFC", "/media/Café/Ünï.mp4")
+    found = stash_paths(composed, path_map)
+    assert found == [unicodedata.normalize(form, "/data/Café/Ünï.mp4") for form in ("NFC", "NFD")]
+    assert stash_paths(unicodedata.normalize("NFD", composed), path_map)[1] == found[0]  # and the other way
+    assert all(mapping.same_file(path, composed, path_map) for path in found)
+    assert stash_paths("/media/plain.mp4", path_map) == ["/data/plain.mp4"]  # ASCII: one form
+
+
 def test_a_like_match_of_another_file_is_not_the_same_file():
     assert not mapping.same_file("/data/a_b.mp4", "/media/aXb.mp4", PathMap.parse("/data=/media"))
 
