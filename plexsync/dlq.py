@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import peewee
@@ -23,6 +23,9 @@ class DeadLetter(BaseModel):
     job_key = peewee.CharField(unique=True)  # "sync_scene:42": what makes two failures the same job
     task_name = peewee.CharField()
     args = peewee.TextField()  # JSON list
+    #: The job's keyword arguments (JSON object; None from PlexSync before 2026-12):
+    #: a retried forced sync is forced again. Not part of the job's identity.
+    kwargs = peewee.TextField(null=True)
     scene_id = peewee.CharField(null=True, index=True)
     error_class = peewee.CharField()
     message = peewee.TextField()
@@ -48,8 +51,10 @@ def record(
     message: str,
     attempts: int,
     first_failed_at: float | None = None,
+    kwargs: Mapping[str, object] | None = None,
 ) -> DeadLetter:
-    """Insert or update the dead letter of this job."""
+    """Insert or update the dead letter of this job (``kwargs``: its keyword
+    arguments, JSON values only; see :func:`_merged_kwargs`)."""
     name = short_task_name(task_name)
     key = job_key(name, args)
     now = time.time()
@@ -60,6 +65,7 @@ def record(
             "job_key": key,
             "task_name": name,
             "args": json.dumps(list(args), default=str),
+            "kwargs": json.dumps(dict(kwargs or {}), default=str, sort_keys=True),
             "scene_id": scene_id,
             "error_class": error_class[:255],
             "message": clean,
@@ -75,7 +81,9 @@ def _upsert(row: dict[str, object]) -> DeadLetter:
     """Insert-or-ignore, then update: one row per job even when two consumers
     dead-letter the same job at once (two hooks for one scene)."""
     if not DeadLetter.insert(**row).on_conflict_ignore().as_rowcount().execute():
+        held = DeadLetter.get(DeadLetter.job_key == row["job_key"])
         DeadLetter.update(
+            kwargs=_merged_kwargs(held.kwargs, str(row["kwargs"])),
             error_class=row["error_class"],
             message=row["message"],
             last_failed_at=row["last_failed_at"],
@@ -83,6 +91,23 @@ def _upsert(row: dict[str, object]) -> DeadLetter:
             failures=DeadLetter.failures + 1,
         ).where(DeadLetter.job_key == row["job_key"]).execute()
     return DeadLetter.get(DeadLetter.job_key == row["job_key"])
+
+
+def _merged_kwargs(held: str | None, new: str) -> str:
+    """The same job failed again: the newest arguments, but a flag set by any
+    failure stays set (a forced sync that failed, then a plain one of the same
+    scene: the retry must still force, or the user's request is lost)."""
+    merged = {**_loads(held), **_loads(new)}
+    merged.update({key: True for key, value in _loads(held).items() if value is True})
+    return json.dumps(merged, sort_keys=True)
+
+
+def _loads(text: str | None) -> dict[str, object]:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def resolve(task_name: str, args: Sequence[object]) -> bool:
@@ -127,7 +152,7 @@ def retry(letters: Iterable[DeadLetter]) -> RetryOutcome:
         if task is None:
             unknown.append(letter.id)
             continue
-        task(*json.loads(letter.args))
+        task(*json.loads(letter.args), **_loads(letter.kwargs))
         queued.append(letter.id)
     return RetryOutcome(queued, unknown)
 
@@ -136,4 +161,6 @@ def describe(letter: DeadLetter) -> str:
     """One line for lists: id, job, error, attempts, last failure time."""
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(letter.last_failed_at))
     subject = f"scene {letter.scene_id}" if letter.scene_id else letter.task_name
+    if _loads(letter.kwargs).get("force") is True:
+        subject += " (forced sync)"
     return f"#{letter.id} {subject}: {letter.error_class}: {letter.message} ({letter.attempts} attempts, last {when})"

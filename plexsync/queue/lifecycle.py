@@ -159,7 +159,9 @@ def on_failure(signal: str, task: Task, exc: BaseException | None = None) -> Non
     reason = getattr(exc, "reason", None) or (str(exc) if exc is not None else f"job {signal}")
     try:
         tried, since = attempts.of(task)
-        letter = dlq.record(task.name, task.args, error_class, reason, attempts=tried, first_failed_at=since)
+        letter = dlq.record(
+            task.name, task.args, error_class, reason, attempts=tried, first_failed_at=since, kwargs=task.kwargs
+        )
         attempts.finish(task)
     except db.TRANSIENT as error:
         _run_again(task, error)  # no dead letter without the state database: never drop the job

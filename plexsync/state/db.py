@@ -32,6 +32,7 @@ from typing import TypeVar
 
 import peewee
 from playhouse.db_url import parse as parse_database_url
+from playhouse.migrate import SchemaMigrator, migrate
 
 from plexsync.config import Bootstrap
 from plexsync.redact import redact, register_secret
@@ -213,14 +214,34 @@ def _postgresql(url: str) -> peewee.Database:
 
 
 def _create_tables(db: peewee.Database) -> None:
-    if isinstance(db, peewee.PostgresqlDatabase):
-        # CREATE TABLE IF NOT EXISTS is not safe against itself in PostgreSQL
-        # (two sessions can both pass the check); the lock ends with the transaction.
-        with db.atomic():
+    with db.atomic():  # SQLite: IMMEDIATE, so the file's write lock serialises this too
+        if isinstance(db, peewee.PostgresqlDatabase):
+            # CREATE TABLE IF NOT EXISTS is not safe against itself in PostgreSQL
+            # (two sessions can both pass the check); the lock ends with the transaction.
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            db.create_tables(_models(), safe=True)
-    else:
         db.create_tables(_models(), safe=True)
+        _add_new_columns(db)
+
+
+def _add_new_columns(db: peewee.Database) -> None:
+    """Bring a state database made by an older PlexSync up to date: a column a
+    model gained since (nullable or with a default, so old rows stay valid) is
+    added to its table. Tables and indexes are created by ``create_tables``;
+    nothing is ever dropped or renamed, so an older PlexSync still runs on it."""
+    migrator = SchemaMigrator.from_database(db)
+    operations = []
+    for model in _models():
+        table = model._meta.table_name
+        present = {existing.name for existing in db.get_columns(table)}
+        for column in model._meta.sorted_fields:
+            if column.column_name in present:
+                continue
+            if not column.null and column.default is None:
+                raise RuntimeError(f"{table}.{column.column_name}: a new column must be nullable or have a default")
+            operations.append(migrator.add_column(table, column.column_name, column))
+    if operations:
+        migrate(*operations)
+        log.info("state database: added %d new column(s)", len(operations))
 
 
 def open_state(bootstrap: Bootstrap) -> None:

@@ -66,6 +66,60 @@ def test_dlq_commands_list_show_retry_and_purge(world: World):
     assert world.dead_letters() == []
 
 
+def test_a_retried_forced_sync_is_forced_again(world: World):
+    """A forced sync writes everything, also over a title edited in Plex by
+    hand. Its dead letter keeps the job's keyword arguments, so the retry
+    forces too; as a plain sync it would send nothing Stash had not changed,
+    and the hand edit would stay."""
+    scene_id, rating_key = world.add_scene("forced", title="Stash title")
+    world.start_consumer()
+    world.host.fire_hook("Scene.Update.Post", int(scene_id), {"id": scene_id}, ["id"])
+    wait_until(lambda: world.plex.item(rating_key).title == "Stash title", timeout=60, message="first sync")
+    wait_until(lambda: world.queued() == 0, timeout=30, message="queue drained")
+    with world.plex.library.lock:
+        world.plex.library.item(rating_key).title = "Renamed in Plex"
+    files = tuple({"path": f["path"], "size": 1, "duration": 1.0} for f in world.stash.scene(scene_id)["files"])
+    world.stash.destroy_scene(scene_id)
+    enqueue = f"from plexsync.tasks import enqueue_scene; enqueue_scene({scene_id!r}, force=True)"
+    subprocess.run([sys.executable, "-c", enqueue], cwd=REPO, env=world.env, check=True, timeout=60)
+    wait_until(lambda: len(world.dead_letters()) == 1, timeout=60, message="the forced sync's dead letter")
+    [letter] = world.dead_letters()
+    assert (letter["error_class"], json.loads(letter["kwargs"])) == ("SceneNotFound", {"force": True})
+    assert f"scene {scene_id} (forced sync): SceneNotFound" in cli(world, "dlq", "list").stdout
+
+    world.stash.add_scene(id=scene_id, title="Stash title", files=files)  # restored as it was
+    assert "re-queued 1 dead letter" in cli(world, "dlq", "retry", "--all").stdout
+    wait_until(lambda: world.plex.item(rating_key).title == "Stash title", timeout=60, message="forced again")
+    wait_until(lambda: world.dead_letters() == [], timeout=30, message="dead letter removed after success")
+
+
+def test_a_state_database_from_before_a_new_column_is_brought_up_to_date(world: World):
+    """A user upgrading keeps their state database: a column a table gained
+    since (here the dead letters' keyword arguments) is added, old rows stay
+    readable and retryable."""
+    world.data_dir.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(world.data_dir / "plexsync.db"))
+    conn.execute(
+        "create table dead_letter (id integer not null primary key, job_key varchar(255) not null, "
+        "task_name varchar(255) not null, args text not null, scene_id varchar(255), error_class varchar(255) "
+        "not null, message text not null, attempts integer not null, failures integer not null, "
+        "first_failed_at real not null, last_failed_at real not null)"
+    )
+    conn.execute(
+        "insert into dead_letter values (1, 'sync_scene:[\"5\"]', 'sync_scene', '[\"5\"]', '5', 'SceneNotFound', "
+        "'scene 5 does not exist in Stash (deleted?)', 3, 1, 1700000000.0, 1700000000.0)"
+    )
+    conn.commit()
+    conn.close()
+
+    listing = cli(world, "dlq", "list")
+    assert listing.returncode == 0, listing.stderr
+    assert "#1 scene 5: SceneNotFound" in listing.stdout
+    [letter] = world.dead_letters()
+    assert letter["kwargs"] is None  # the old row, with the new column
+    assert "re-queued 1 dead letter" in cli(world, "dlq", "retry", "1").stdout
+
+
 def test_periodic_cleanup_is_scheduled_hourly(world: World):
     """The consumer's scheduler asks huey which periodic tasks are due; ask it too."""
     probe = (
