@@ -18,8 +18,11 @@ code without the interpreter start, so that 10,000 events take seconds, not
 the half hour 10,000 hook processes would). A worker started with the
 default command syncs while the burst goes on.
 
-Syncs are counted as Plex edit requests per item. The newest edit must win:
-at the end every item's title must be its scene's last edit.
+Syncs are counted as the sync jobs the worker ran per scene (its log's
+``scene N synced`` lines); the Plex edit requests per item are shown too, and
+are fewer where a later job found its item already up to date (idempotence:
+a job that reads the same edit as the one before writes nothing). The
+newest edit must win: at the end every item's title must be its scene's last edit.
 
 Without coalescing, the producers' queue stores every event as its own job
 (huey's plain insert: the behaviour before coalescing), so every event is a
@@ -40,11 +43,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import time
 from collections import Counter
 
 from _harness import REPO, STASH_API_KEY, Rig, machine, queued, table, wait_for
+
+#: A sync job's outcome line in the worker's log (plexsync.sync.worker).
+SYNCED = re.compile(r"scene (\d+) (?:not )?synced")
 
 PRODUCER = """
 import io, json, sys, urllib.request
@@ -112,8 +119,9 @@ def burst(rig: Rig, name: str, clustered: bool, coalesce: bool, edits: int, prod
     worker.stop()
     last = edits - 1
     newest = rig.titles_are(lambda i: f"{data_dir.name} {i} e{last}")
-    per_item = rig.edits_per_item()
-    syncs = [per_item[rk] for _, rk in rig.items]
+    per_scene = Counter(SYNCED.findall(worker.log_path.read_text(errors="replace")))
+    syncs = [per_scene[str(scene_id)] for scene_id, _ in rig.items]
+    edits = rig.edits_per_item()
     return {
         "name": name,
         "scenes": len(rig.items),
@@ -122,6 +130,7 @@ def burst(rig: Rig, name: str, clustered: bool, coalesce: bool, edits: int, prod
         "drained": drained is not None,
         "total_s": total,
         "syncs": sum(syncs),
+        "edits": sum(edits[rk] for _, rk in rig.items),
         "max": max(syncs),
         "mean": sum(syncs) / len(syncs),
         "spread": dict(sorted(Counter(syncs).items())),
@@ -170,6 +179,7 @@ def main() -> None:
             "burst s",
             "drained s",
             "syncs",
+            "Plex edits",
             "syncs/scene max",
             "mean",
             "newest edit won",
@@ -185,6 +195,7 @@ def main() -> None:
                 f"{r['burst_s']:.1f}",
                 f"{r['total_s']:.1f}" if r["drained"] else f">{r['total_s']:.0f} ({r['left']} left)",
                 r["syncs"],
+                r["edits"],
                 r["max"],
                 f"{r['mean']:.2f}",
                 f"{r['newest']}/{r['scenes']}",
