@@ -65,7 +65,7 @@ def record(
             "job_key": key,
             "task_name": name,
             "args": json.dumps(list(args), default=str),
-            "kwargs": json.dumps(dict(kwargs or {}), default=str, sort_keys=True),
+            "kwargs": json.dumps({k: v for k, v in (kwargs or {}).items() if k != "task"}, default=str, sort_keys=True),
             "scene_id": scene_id,
             "error_class": error_class[:255],
             "message": clean,
