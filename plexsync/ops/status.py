@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from plexsync import dlq
 from plexsync.ops.exitcodes import ExitCode, worst
+from plexsync.queue.storage import HOLD
 
 # The queue (plexsync.queue.instance) is imported where it is used: building
 # it opens or creates the queue, which the report's pure parts do not need.
@@ -62,6 +63,13 @@ def queue_location() -> str:
     return f"SQLite {bootstrap.data_dir / 'queue.db'}"
 
 
+#: What a held job waits for, for the status line.
+HELD = (
+    f"scenes synced in the last {HOLD / 60:.0f} minutes and edited again while a burst of edits "
+    "goes on: each syncs once the burst is over"
+)
+
+
 @dataclass(frozen=True)
 class Problem:
     code: ExitCode
@@ -84,6 +92,8 @@ class Status:
     playback: list[dict[str, Any]] = field(default_factory=list)
     #: When the last reconcile of scenes changed without a hook finished (None: none yet).
     last_reconcile: float | None = None
+    #: Of the queued jobs, those held while a burst of edits goes on (plexsync.queue.storage).
+    held: int = 0
     now: float = field(default_factory=time.time)
 
     @property
@@ -137,7 +147,7 @@ class Status:
         newest = f" (newest: {self.newest_letter})" if self.newest_letter else ""
         rows = [
             ("worker", self._worker_line()),
-            ("queued", f"{self.queued} job(s)"),
+            ("queued", f"{self.queued} job(s)" + (f", {self.held} of them held: {HELD}" if self.held else "")),
             ("scheduled", f"{self.scheduled} job(s) (retries, and jobs waiting for Plex or Stash)"),
             ("in flight", f"{self.in_flight} job(s)"),
             ("dead letters", f"{self.dead_letters}{newest}"),
@@ -195,6 +205,7 @@ def collect() -> Status:
     last = huey.get(LAST_SUCCESS_KEY, peek=True)
     return Status(
         queued=huey.pending_count(),
+        held=huey.storage.held_count(),
         scheduled=huey.scheduled_count(),
         in_flight=huey.storage.claims(),
         dead_letters=len(letters),

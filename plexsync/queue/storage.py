@@ -317,6 +317,11 @@ class ReliableSqliteStorage(_Coalescing, SqliteStorage):
         )
         return bool(found)
 
+    def held_count(self) -> int:
+        """Jobs waiting, held while a burst goes on (see the module doc)."""
+        query = "select count(*) from task where queue = ? and held_since is not null"
+        return int(self.sql(query, (self.name,), results=True)[0][0])
+
     def recover(self) -> int:
         """Put back in the queue every job claimed by a dead process (merged
         with a waiting job of the same identity, if there is one)."""
@@ -629,6 +634,9 @@ class _ReliableRedisMixin(_Coalescing):
 
     def claims(self) -> int:
         return self.conn.hlen(self._keys()[0])
+
+    def held_count(self) -> int:
+        return self.conn.zcard(self._burst_keys()[0])
 
     def waiting_above(self, priority: float) -> bool:
         """As the SQLite storage's (scores are negated priorities; held jobs wait in their own zset)."""

@@ -227,12 +227,14 @@ def test_a_scene_queued_again_soon_after_its_sync_is_held_while_the_queue_is_bus
     queue.sync("2")
     queue.sync("1")
     assert waiting(queue) == [("sync", ("1",)), ("sync", ("2",))]  # held, but waiting: one job
+    assert queue.storage.held_count() == 1  # what `plexsync status` shows
     taken = queue.dequeue()
     assert taken.args == ("2",)
     queue.release(taken)
     assert queue.dequeue() is None  # scene 1 waits for the burst to end
     queue.storage.quiet = 0.0  # no job queued since: the burst is over
     assert queue.dequeue().args == ("1",)
+    assert queue.storage.held_count() == 0
 
 
 def test_a_job_queued_while_its_identity_runs_is_held_too(backend: str, tmp_path: Path):

@@ -66,3 +66,9 @@ def test_a_stash_task_reaches_stash_where_a_hook_started_worker_would():
     assert access.connection == {"Scheme": "http", "Host": "localhost", "Port": 9999, "SessionCookie": cookie}
     assert access.credential == "this task's session" and "c00kie-x" not in redact("c00kie-x")
     assert StashAccess.from_server_connection({"Scheme": "gopher", "Host": "x"}).url == "http://localhost:9999"
+
+
+def test_status_says_which_queued_jobs_wait_for_a_burst_to_end():
+    assert "held" not in _status(queued=3).text()
+    line = next(line for line in _status(queued=3, held=2).text().splitlines() if "queued:" in line)
+    assert "3 job(s), 2 of them held: scenes synced in the last 5 minutes and edited again" in line
