@@ -121,7 +121,7 @@ def burst(rig: Rig, name: str, clustered: bool, coalesce: bool, edits: int, prod
     newest = rig.titles_are(lambda i: f"{data_dir.name} {i} e{last}")
     per_scene = Counter(SYNCED.findall(worker.log_path.read_text(errors="replace")))
     syncs = [per_scene[str(scene_id)] for scene_id, _ in rig.items]
-    edits = rig.edits_per_item()
+    plex_edits = rig.edits_per_item()
     return {
         "name": name,
         "scenes": len(rig.items),
@@ -130,7 +130,7 @@ def burst(rig: Rig, name: str, clustered: bool, coalesce: bool, edits: int, prod
         "drained": drained is not None,
         "total_s": total,
         "syncs": sum(syncs),
-        "edits": sum(edits[rk] for _, rk in rig.items),
+        "edits": sum(plex_edits[rk] for _, rk in rig.items),
         "max": max(syncs),
         "mean": sum(syncs) / len(syncs),
         "spread": dict(sorted(Counter(syncs).items())),
