@@ -35,6 +35,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+import time
 
 #: The task a scene hook queues (``huey.registry``'s ``module.name``; a test keeps it equal to plexsync.tasks').
 SYNC_SCENE = "plexsync.tasks.sync_scene"
@@ -123,9 +124,10 @@ def enqueue_scene(scene_id: str, priority: int = PRIORITY_EDIT, rematch: bool = 
 
     ``rematch`` travels as a keyword, so such jobs coalesce among themselves
     (the arguments stay ``(scene_id,)``: the job's identity in the queue and
-    in the dead letters alike).
+    in the dead letters alike). Its value is the hook's time: the job wants a
+    Plex listing begun after it (see :func:`plexsync.sync.worker.changed_since`).
     """
-    enqueue(SYNC_SCENE, (scene_id,), {"rematch": True} if rematch else None, priority)
+    enqueue(SYNC_SCENE, (scene_id,), {"rematch": time.time()} if rematch else None, priority)
 
 
 def enqueue_related(kind: str, change: str, object_id: str, sources: tuple[str, ...] | list[str] = ()) -> None:

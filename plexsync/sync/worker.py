@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import random
 import threading
 import time
@@ -231,9 +232,23 @@ def _wait_for_scan(scene_id: str, task: Task | None, settings: SyncSettings, exc
     raise WaitingForScan(exc.reason, tried, settings.retries + 1, delay) from None
 
 
-def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False, force: bool = False) -> None:
-    # A rematch wants a Plex listing newer than its job: the first attempt's start is close enough.
-    changed_since = ((attempts.of(task)[1] if task else None) or time.time()) if rematch else None
+def changed_since(rematch: bool | float, task: Task | None) -> float | None:
+    """When a Stash scan saw the scene's files change (a ``rematch`` job): a
+    Plex listing begun after that is fresh enough to match them again. The
+    hook's time when the job carries it, so that one listing serves every job
+    of a scan's burst whose hook came before it (the moment a worker took the
+    job made every job of the burst list the whole library again); never
+    later than the job's first attempt, in case the hook's clock runs ahead."""
+    if rematch is False or rematch is None:
+        return None
+    first = (attempts.of(task)[1] if task else None) or time.time()
+    if isinstance(rematch, bool) or not isinstance(rematch, (int, float)) or not math.isfinite(rematch):
+        return first
+    return min(float(rematch), first)
+
+
+def run_sync_scene(scene_id: str, task: Task | None, rematch: bool | float = False, force: bool = False) -> None:
+    since = changed_since(rematch, task)
 
     def body(settings: SyncSettings) -> None:
         stash, plex = context.stash(), context.plex()
@@ -244,7 +259,7 @@ def run_sync_scene(scene_id: str, task: Task | None, rematch: bool = False, forc
                 plex,
                 settings.path_map,
                 scene_id,
-                changed_since=changed_since,
+                changed_since=since,
                 force=force,
                 policy=field_policy(settings),
             )

@@ -288,3 +288,29 @@ def test_a_moved_file_is_matched_again_instead_of_trusting_the_index(worlds, tmp
     assert world.dead_letters() == []
     scans = [(r.section_id, r.path) for r in world.plex.scan_requests]
     assert scans == ([] if null_input else [(world.section_id, "/media/plex/movies/new")])
+
+
+def test_a_stash_scan_of_many_files_relists_the_plex_library_a_few_times_not_once_a_scene(worlds, tmp_path):
+    """A Stash scan fires Scene.Update.Post with null input for every file it
+    found changed, hundreds in a row; each job wants a Plex listing newer than
+    the scan saw its file (the file may have moved). One listing serves every
+    job whose hook came before it started: the jobs' "newer than" is their
+    hook's time, not the moment a worker takes them (then every job of the
+    burst listed the whole library again: 120 listings for 120 scenes)."""
+    world = make_world(tmp_path, [("Movies", "movie", ["/media/plex/movies"])])
+    worlds.append(world)
+    scenes = []
+    for n in range(120):
+        world.plex.add_movie(world.section_id, files=[f"/media/plex/movies/s{n:03d}.mp4"])
+        scenes.append(scene(world, f"scene {n}", f"/data/stash/movies/s{n:03d}.mp4"))
+    configure(world, "/data/stash=/media/plex")
+    world.start_consumer()
+    fire(world, scenes[0])
+    wait_until(lambda: world.queued() == 0, message="first sync")
+    listings = r"^/library/sections/\d+/all$"
+    before = len([r for r in world.plex.requests_matching("GET", listings) if r.arg("sort") is None])
+    fire(world, *scenes, null_input=True)
+    wait_until(lambda: world.queued() == 0, timeout=120, message="the scan's syncs")
+    after = len([r for r in world.plex.requests_matching("GET", listings) if r.arg("sort") is None])
+    assert world.dead_letters() == []
+    assert after - before <= 120 // 6, after - before  # about one a second of the burst; was one a scene
