@@ -71,7 +71,8 @@ for index, scene_id, n in events:
     edit = {{"id": scene_id, "title": f"{{phase}} {{index}} e{{n}}"}}
     body = json.dumps({{"query": mutation, "variables": {{"input": edit}}}}).encode()
     urllib.request.urlopen(urllib.request.Request(graphql, body, headers), timeout=60).read()
-    event = {{"args": {{"hookContext": {{"id": int(scene_id), "type": "Scene.Update.Post"}}}}}}
+    hook = {{"id": int(scene_id), "type": "Scene.Update.Post", "input": edit, "inputFields": ["id", "title"]}}
+    event = {{"args": {{"hookContext": hook}}}}  # as Stash fires it for an edit (a scan's has input null)
     out = io.StringIO()
     main(io.StringIO(json.dumps(event)), out)
     if "output" not in json.loads(out.getvalue()):
