@@ -50,6 +50,12 @@ def mutate(world: World, query: str, **variables: Any) -> dict[str, Any]:
     return response.json()["data"]
 
 
+def update(world: World, kind: str, object_id: str, **fields: Any) -> None:
+    """What Stash's UI sends when a user saves a performer, studio, tag or group."""
+    mutation = f"mutation($in: {kind.title()}UpdateInput!) {{ {kind}Update(input: $in) {{ id }} }}"
+    mutate(world, mutation, **{"in": {"id": object_id, **fields}})
+
+
 def run_in_worker_env(world: World, code: str, **extra_env: str) -> str:
     result = subprocess.run(
         [sys.executable, "-c", f"import huey_config\n{code}"],
@@ -103,8 +109,7 @@ def test_renaming_a_performer_a_studio_or_a_tag_updates_every_affected_item_and_
     count = first_sync(world)
     assert world.plex.item(two).actors == ["Ann", "Bo"]
 
-    mutate(world, "mutation($in: PerformerUpdateInput!) { performerUpdate(input: $in) { id } }",
-           **{"in": {"id": ann, "name": "Ann Renamed"}})  # fmt: skip
+    update(world, "performer", ann, name="Ann Renamed")
     hook = world.host.invocations[-1]
     assert hook.output == f"queued Plex sync of the scenes of performer {ann}", hook
     wait_until(lambda: world.plex.item(two).actors == ["Ann Renamed", "Bo"], message="performer rename")
@@ -113,8 +118,7 @@ def test_renaming_a_performer_a_studio_or_a_tag_updates_every_affected_item_and_
     assert edited_items(world, count) == {one, two}
 
     count = len(world.plex.requests)
-    mutate(world, "mutation($in: TagUpdateInput!) { tagUpdate(input: $in) { id } }",
-           **{"in": {"id": beach, "name": "Seaside"}})  # fmt: skip
+    update(world, "tag", beach, name="Seaside")
     wait_until(lambda: world.plex.item(two).genres == ["Night", "Seaside"], message="tag rename")
     synced(world)
     assert world.plex.item(one).genres == ["Seaside"]
@@ -122,14 +126,12 @@ def test_renaming_a_performer_a_studio_or_a_tag_updates_every_affected_item_and_
 
     # A studio's scenes include those of its sub-studios (a parent can be shown in Plex too).
     count = len(world.plex.requests)
-    mutate(world, "mutation($in: StudioUpdateInput!) { studioUpdate(input: $in) { id } }",
-           **{"in": {"id": child, "name": "Child Renamed"}})  # fmt: skip
+    update(world, "studio", child, name="Child Renamed")
     wait_until(lambda: world.plex.item(one).studio == "Child Renamed", message="studio rename")
     synced(world)
     assert edited_items(world, count) == {one}
     count = len(world.plex.requests)
-    mutate(world, "mutation($in: StudioUpdateInput!) { studioUpdate(input: $in) { id } }",
-           **{"in": {"id": parent, "name": "Parent Renamed"}})  # fmt: skip
+    update(world, "studio", parent, name="Parent Renamed")
     wait_until(lambda: world.plex.item(four).studio == "Parent Renamed", message="parent studio rename")
     synced(world)
     # Scene one (of the sub-studio) is synced too, but its Plex item shows no parent
@@ -147,13 +149,11 @@ def test_an_update_of_what_plex_does_not_show_queues_nothing(world: World):
     _, one = world.add_scene("one", title="One", performer_ids=[ann])
     _, two = world.add_scene("two", title="Two", performer_ids=[ann])
     count = first_sync(world)
-    mutate(world, "mutation($in: PerformerUpdateInput!) { performerUpdate(input: $in) { id } }",
-           **{"in": {"id": ann, "favorite": True}})  # fmt: skip
+    update(world, "performer", ann, favorite=True)
     hook = world.host.invocations[-1]
     assert hook.output == f"performer {ann}: favorite changed, which Plex does not show: no sync queued", hook
     assert world.queued() == 0
-    mutate(world, "mutation($in: PerformerUpdateInput!) { performerUpdate(input: $in) { id } }",
-           **{"in": {"id": ann, "name": "Ann B", "favorite": False}})  # fmt: skip
+    update(world, "performer", ann, name="Ann B", favorite=False)
     assert world.host.invocations[-1].output == f"queued Plex sync of the scenes of performer {ann}"
     wait_until(lambda: world.plex.item(two).actors == ["Ann B"], message="performer rename")
     synced(world)
@@ -167,8 +167,7 @@ def test_renaming_a_group_syncs_the_scenes_in_it(world: World):
     in_group, in_key = world.add_scene("in-group", title="In group", groups=[(group, 1)])
     outside, _ = world.add_scene("outside", title="Outside", groups=[(other, 1)])
     count = first_sync(world)
-    mutate(world, "mutation($in: GroupUpdateInput!) { groupUpdate(input: $in) { id } }",
-           **{"in": {"id": group, "name": "Saga II"}})  # fmt: skip
+    update(world, "group", group, name="Saga II")
     assert world.host.invocations[-1].output == f"queued Plex sync of the scenes of group {group}"
     wait_until(lambda: f"group {group} changed: queued 1 scene(s)" in world.logs(), message="fan-out")
     synced(world)
