@@ -21,14 +21,20 @@ RETRY_DEFAULTS = {key: default_value(key) for key in ("retries", "retry_delay", 
 
 
 @huey.task(**RETRY_DEFAULTS, context=True)
-def sync_scene(scene_id: str, rematch: bool | float = False, force: bool = False, task: Task | None = None) -> None:
+def sync_scene(
+    scene_id: str,
+    rematch: bool = False,
+    force: bool = False,
+    queued_at: float | None = None,
+    task: Task | None = None,
+) -> None:
     """Push one Stash scene's metadata into its Plex item(s); ``rematch``: look
-    its files up in Plex afresh (a Stash scan saw them change or move; a Unix
-    time: when, as a hook queues it); ``force``: write every field again, also
-    those unchanged since last written."""
+    its files up in Plex afresh (a Stash scan saw them change or move);
+    ``force``: write every field again, also those unchanged since last
+    written; ``queued_at``: when the hook queued it (Unix time)."""
     from plexsync.sync import worker
 
-    worker.run_sync_scene(scene_id, task, rematch=rematch, force=force)
+    worker.run_sync_scene(scene_id, task, rematch=rematch, force=force, queued_at=queued_at)
 
 
 @huey.task(**RETRY_DEFAULTS, context=True)

@@ -124,10 +124,11 @@ def enqueue_scene(scene_id: str, priority: int = PRIORITY_EDIT, rematch: bool = 
 
     ``rematch`` travels as a keyword, so such jobs coalesce among themselves
     (the arguments stay ``(scene_id,)``: the job's identity in the queue and
-    in the dead letters alike). Its value is the hook's time: the job wants a
-    Plex listing begun after it (see :func:`plexsync.sync.worker.changed_since`).
+    in the dead letters alike). Such a job wants a Plex listing begun after
+    its hook, whose time it carries as ``queued_at`` (see
+    :func:`plexsync.sync.worker.changed_since`; not part of the identity).
     """
-    enqueue(SYNC_SCENE, (scene_id,), {"rematch": time.time()} if rematch else None, priority)
+    enqueue(SYNC_SCENE, (scene_id,), {"rematch": True, "queued_at": time.time()} if rematch else None, priority)
 
 
 def enqueue_related(kind: str, change: str, object_id: str, sources: tuple[str, ...] | list[str] = ()) -> None:

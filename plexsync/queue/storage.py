@@ -110,15 +110,22 @@ def storage_options(data_dir: str, redis_url: str | None) -> tuple[type, dict[st
     return ReliableSqliteStorage, {"filename": os.path.join(data_dir, "queue.db"), "timeout": 30}
 
 
+#: Keyword arguments that say when a job was queued, not what it does: two
+#: jobs that differ only in them are one job (the newer message is kept).
+QUEUED_AT = "queued_at"
+
+
 def job_identity(name: str, args: tuple | list | None, kwargs: dict | None) -> str:
-    """What makes two queued jobs the same job: task name and arguments.
+    """What makes two queued jobs the same job: task name and arguments
+    (:data:`QUEUED_AT` aside).
 
     ``repr`` rather than JSON: the hook pays for every import, and the
     arguments are short strings whose repr is stable. It never holds a NUL
     (repr escapes it), which the Redis member format below relies on.
     """
     identity = f"{name}:{tuple(args or ())!r}"
-    return f"{identity}:{sorted(kwargs.items())!r}" if kwargs else identity
+    shown = sorted(item for item in kwargs.items() if item[0] != QUEUED_AT) if kwargs else None
+    return f"{identity}:{shown!r}" if shown else identity
 
 
 def identity_of_message(data: bytes) -> str:

@@ -232,23 +232,26 @@ def _wait_for_scan(scene_id: str, task: Task | None, settings: SyncSettings, exc
     raise WaitingForScan(exc.reason, tried, settings.retries + 1, delay) from None
 
 
-def changed_since(rematch: bool | float, task: Task | None) -> float | None:
+def changed_since(rematch: bool, queued_at: float | None, task: Task | None) -> float | None:
     """When a Stash scan saw the scene's files change (a ``rematch`` job): a
     Plex listing begun after that is fresh enough to match them again. The
-    hook's time when the job carries it, so that one listing serves every job
-    of a scan's burst whose hook came before it (the moment a worker took the
-    job made every job of the burst list the whole library again); never
-    later than the job's first attempt, in case the hook's clock runs ahead."""
-    if rematch is False or rematch is None:
+    hook's time (``queued_at``) when the job carries it, so that one listing
+    serves every job of a scan's burst whose hook came before it (the moment a
+    worker took the job made every job of the burst list the whole library
+    again); never later than the job's first attempt, in case the hook's
+    clock runs ahead."""
+    if not rematch:
         return None
     first = (attempts.of(task)[1] if task else None) or time.time()
-    if isinstance(rematch, bool) or not isinstance(rematch, (int, float)) or not math.isfinite(rematch):
+    if isinstance(queued_at, bool) or not isinstance(queued_at, (int, float)) or not math.isfinite(queued_at):
         return first
-    return min(float(rematch), first)
+    return min(float(queued_at), first)
 
 
-def run_sync_scene(scene_id: str, task: Task | None, rematch: bool | float = False, force: bool = False) -> None:
-    since = changed_since(rematch, task)
+def run_sync_scene(
+    scene_id: str, task: Task | None, rematch: bool = False, force: bool = False, queued_at: float | None = None
+) -> None:
+    since = changed_since(rematch, queued_at, task)
 
     def body(settings: SyncSettings) -> None:
         stash, plex = context.stash(), context.plex()

@@ -23,7 +23,9 @@ from tests.support import REPO
 FIELDS = ("name", "args", "kwargs", "priority", "retries", "retry_delay", "retry_backoff", "timeout", "eta", "expires")
 
 
-@pytest.mark.parametrize(("kwargs", "priority"), [({}, producer.PRIORITY_EDIT), ({"rematch": True}, 0)])
+@pytest.mark.parametrize(
+    ("kwargs", "priority"), [({}, producer.PRIORITY_EDIT), ({"rematch": True, "queued_at": 1780000000.5}, 0)]
+)
 def test_a_produced_message_reads_back_as_the_task_huey_would_queue(kwargs, priority):
     huey = tasks.huey
     expected = tasks.sync_scene.s("42", priority=priority, **kwargs)

@@ -209,6 +209,12 @@ def test_the_identity_is_task_and_arguments():
     assert job_identity("t", ["42"], None) == job_identity("t", ("42",), {})
     assert job_identity("t", ("42",), {"b": 1, "a": 2}) == job_identity("t", ("42",), {"a": 2, "b": 1})
     assert job_identity("t", ("4",), {}) != job_identity("t", ("42",), {})
+    # when a hook queued it is not what the job does: a scan's jobs of one scene coalesce
+    assert job_identity("t", ("42",), {"rematch": True, "queued_at": 1.0}) == job_identity(
+        "t", ("42",), {"rematch": True, "queued_at": 2.0}
+    )
+    assert job_identity("t", ("42",), {"queued_at": 1.0}) == job_identity("t", ("42",), {})
+    assert job_identity("t", ("42",), {"rematch": True}) != job_identity("t", ("42",), {})
     assert "\0" not in job_identity("t", ("a\0b",), {})
 
 

@@ -36,8 +36,8 @@ def test_a_rematch_job_wants_a_listing_newer_than_its_hook_never_than_its_first_
     from plexsync.sync.worker import changed_since
 
     now = time.time()
-    assert changed_since(False, None) is None
-    assert changed_since(now - 30, None) == now - 30  # the hook's time: listings since then serve it
-    assert now <= changed_since(now + 3600, None) <= time.time()  # a hook clock ahead: the attempt's start
-    assert now <= changed_since(True, None) <= time.time()  # a job queued by an older PlexSync
-    assert now <= changed_since(float("nan"), None) <= time.time()
+    assert changed_since(False, now, None) is None
+    assert changed_since(True, now - 30, None) == now - 30  # the hook's time: listings since then serve it
+    assert now <= changed_since(True, now + 3600, None) <= time.time()  # a hook clock ahead: the attempt's start
+    assert now <= changed_since(True, None, None) <= time.time()  # a job queued by an older PlexSync
+    assert now <= changed_since(True, float("nan"), None) <= time.time()
