@@ -110,8 +110,8 @@ def storage_options(data_dir: str, redis_url: str | None) -> tuple[type, dict[st
     return ReliableSqliteStorage, {"filename": os.path.join(data_dir, "queue.db"), "timeout": 30}
 
 
-#: Keyword arguments that say when a job was queued, not what it does: two
-#: jobs that differ only in them are one job (the newer message is kept).
+#: The keyword argument that says when a job was queued, not what it does:
+#: two jobs that differ only in it are one job (the newer message is kept).
 QUEUED_AT = "queued_at"
 
 
