@@ -214,13 +214,28 @@ def _postgresql(url: str) -> peewee.Database:
 
 
 def _create_tables(db: peewee.Database) -> None:
-    with db.atomic():  # SQLite: IMMEDIATE, so the file's write lock serialises this too
-        if isinstance(db, peewee.PostgresqlDatabase):
-            # CREATE TABLE IF NOT EXISTS is not safe against itself in PostgreSQL
-            # (two sessions can both pass the check); the lock ends with the transaction.
+    if isinstance(db, peewee.PostgresqlDatabase):
+        # CREATE TABLE IF NOT EXISTS is not safe against itself in PostgreSQL
+        # (two sessions can both pass the check); the lock ends with the transaction.
+        with db.atomic():
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            db.create_tables(_models(), safe=True)
+            _add_new_columns(db)
+    else:
         db.create_tables(_models(), safe=True)
-        _add_new_columns(db)
+        if _new_columns(db):  # a read: no process takes the write lock while the schema is current
+            with db.atomic():  # IMMEDIATE: workers starting together add each column once
+                _add_new_columns(db)
+
+
+def _new_columns(db: peewee.Database) -> list[tuple[str, peewee.Field]]:
+    """(table, field) of every column a model gained since its table was made."""
+    found = []
+    for model in _models():
+        table = model._meta.table_name
+        present = {existing.name for existing in db.get_columns(table)}
+        found += [(table, column) for column in model._meta.sorted_fields if column.column_name not in present]
+    return found
 
 
 def _add_new_columns(db: peewee.Database) -> None:
@@ -230,15 +245,10 @@ def _add_new_columns(db: peewee.Database) -> None:
     nothing is ever dropped or renamed, so an older PlexSync still runs on it."""
     migrator = SchemaMigrator.from_database(db)
     operations = []
-    for model in _models():
-        table = model._meta.table_name
-        present = {existing.name for existing in db.get_columns(table)}
-        for column in model._meta.sorted_fields:
-            if column.column_name in present:
-                continue
-            if not column.null and column.default is None:
-                raise RuntimeError(f"{table}.{column.column_name}: a new column must be nullable or have a default")
-            operations.append(migrator.add_column(table, column.column_name, column))
+    for table, column in _new_columns(db):
+        if not column.null and column.default is None:
+            raise RuntimeError(f"{table}.{column.column_name}: a new column must be nullable or have a default")
+        operations.append(migrator.add_column(table, column.column_name, column))
     if operations:
         migrate(*operations)
         log.info("state database: added %d new column(s)", len(operations))
