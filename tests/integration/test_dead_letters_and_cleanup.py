@@ -9,6 +9,7 @@ import sys
 import time
 
 from tests.integration.conftest import World
+from tests.integration.test_state_schema import OLD_DEAD_LETTER, OLD_ROW
 from tests.support import REPO, wait_until
 
 
@@ -99,16 +100,8 @@ def test_a_state_database_from_before_a_new_column_is_brought_up_to_date(world: 
     readable and retryable."""
     world.data_dir.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(world.data_dir / "plexsync.db"))
-    conn.execute(
-        "create table dead_letter (id integer not null primary key, job_key varchar(255) not null, "
-        "task_name varchar(255) not null, args text not null, scene_id varchar(255), error_class varchar(255) "
-        "not null, message text not null, attempts integer not null, failures integer not null, "
-        "first_failed_at real not null, last_failed_at real not null)"
-    )
-    conn.execute(
-        "insert into dead_letter values (1, 'sync_scene:[\"5\"]', 'sync_scene', '[\"5\"]', '5', 'SceneNotFound', "
-        "'scene 5 does not exist in Stash (deleted?)', 3, 1, 1700000000.0, 1700000000.0)"
-    )
+    conn.execute(OLD_DEAD_LETTER.format(serial="integer"))
+    conn.execute(OLD_ROW)
     conn.commit()
     conn.close()
 
