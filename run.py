@@ -26,7 +26,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".requirements.sha256"
-#: The consumer's options (the same as a worker the plugin starts: plexsync.ops.autostart).
+#: The consumer's options (the same as a worker the plugin starts: plexsync.worker.autostart).
 #: -m 1: an idle worker still picks up a new edit within a second.
 CONSUMER_OPTIONS = ("-w", "4", "-k", "thread", "-m", "1")
 
@@ -90,7 +90,7 @@ def main(argv: list[str]) -> int:
     if job == "setup":
         ensure_venv(dev=False)
         # bytecode for the hook's modules: Stash's PYTHONDONTWRITEBYTECODE would make every hook compile them
-        subprocess.run([str(PYTHON), "-m", "plexsync.ops.bytecode"], cwd=ROOT, check=False)
+        subprocess.run([str(PYTHON), "-m", "plexsync.plugin.bytecode"], cwd=ROOT, check=False)
         print(f"ready: {PYTHON}")
         return 0
     if job == "demo":

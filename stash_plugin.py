@@ -52,7 +52,7 @@ def _main():
         return _answer_error(_not_set_up("not set up, and Stash's Python %s is too old to run it" % version))
     sys.path.insert(0, PLUGIN_DIR)
     try:
-        from plexsync.ops.plugin import main
+        from plexsync.plugin.protocol import main
     except ImportError as exc:
         return _answer_error(_not_set_up("not set up (%s is not installed)" % (getattr(exc, "name", None) or exc)))
     return main()

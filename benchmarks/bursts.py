@@ -12,7 +12,7 @@ side, each owning a share of the scenes, in one of two orders:
   after another over the same scenes).
 
 An event is a real edit in the Stash emulator (GraphQL ``sceneUpdate`` of the
-title) followed by the plugin's hook entry point (``plexsync.ops.plugin.main``
+title) followed by the plugin's hook entry point (``plexsync.plugin.protocol.main``
 with the Scene.Update.Post hook context, in the producer's process: the hook
 code without the interpreter start, so that 10,000 events take seconds, not
 the half hour 10,000 hook processes would). A worker started with the
@@ -56,7 +56,7 @@ SYNCED = re.compile(r"scene (\d+) (?:not )?synced")
 PRODUCER = """
 import io, json, sys, urllib.request
 sys.path.insert(0, {repo!r})
-from plexsync.ops.plugin import main
+from plexsync.plugin.protocol import main
 from plexsync.queue import producer
 if not {coalesce!r}:
     producer.storage().key_of = None  # every event its own job, as before coalescing

@@ -25,7 +25,7 @@ install):
 * ``cold``: a copy of the plugin without ``__pycache__``: every hook compiles
   every plugin module it imports (a plugin folder before setup);
 * ``warm``: a copy compiled as ``python3 run.py setup`` and every worker start
-  compile it (:mod:`plexsync.ops.bytecode`): hooks read the bytecode.
+  compile it (:mod:`plexsync.plugin.bytecode`): hooks read the bytecode.
 
 A worker is "running" throughout: the benchmark holds the worker lock (so
 hooks start none) and keeps each queue database open, as a consumer does
@@ -78,7 +78,7 @@ def plugin_copy(where: Path, compiled: bool) -> Path:
         else:
             shutil.copy2(source, where / name)
     if compiled:  # what run.py setup and the worker do
-        code = "import sys; from plexsync.ops.bytecode import compile_plugin; sys.exit(not compile_plugin(sys.argv[1]))"
+        code = "import sys; from plexsync.plugin.bytecode import compile_plugin as c; sys.exit(not c(sys.argv[1]))"
         subprocess.run([sys.executable, "-c", code, str(where)], cwd=where, check=True)
     return where
 

@@ -1,3 +1,3 @@
-from plexsync.ops.cli import main
+from plexsync.tools.cli import main
 
 main(prog_name="python -m plexsync")

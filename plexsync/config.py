@@ -548,7 +548,7 @@ class EnvOnly:
     """A bootstrap variable (environment only, see the module doc), as the README documents it.
 
     :class:`Bootstrap` reads the variables; this table is what tells a user
-    about them (``python -m plexsync.ops.settings_table`` renders it), and a
+    about them (``python -m plexsync.tools.settings_table`` renders it), and a
     test keeps the two in step.
     """
 

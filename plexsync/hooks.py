@@ -4,7 +4,7 @@ Stash waits for this process before it finishes the edit that fired it (and
 fires one process per object in bulk edits), so it does the least possible:
 check the hook context, enqueue one job and return. It sends nothing to Stash
 or Plex and imports only huey; the worker does the rest (and is started by
-:mod:`plexsync.ops.autostart` when none runs).
+:mod:`plexsync.worker.autostart` when none runs).
 
 A scene hook queues that scene's sync. A performer, studio, tag or group hook
 (a rename shows in every scene that has it, yet fires no scene hook) queues

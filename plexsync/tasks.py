@@ -86,7 +86,7 @@ def sync_page(
 @huey.periodic_task(crontab(minute="23"))
 def cleanup() -> None:
     """Hourly: expire dead letters and stale state, keep the SQLite files small."""
-    from plexsync.ops import maintenance
+    from plexsync.worker import maintenance
 
     maintenance.cleanup()
 

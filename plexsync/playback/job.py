@@ -1,6 +1,6 @@
 """The task bodies of the copy from Plex: on the schedule the user chose, and now.
 
-Every consumer's clock (:mod:`plexsync.ops.clock`) asks once a minute; a copy
+Every consumer's clock (:mod:`plexsync.worker.clock`) asks once a minute; a copy
 is queued only when *Copy from Plex every (minutes)* is above 0 and that long
 has passed, and the turn is claimed in the shared state, so several consumers
 queue one copy per interval. "Copy from Plex now" (Stash's task) queues one at

@@ -9,13 +9,13 @@
 
 Each outcome is one log line (a success is logged by the task body, which
 knows what it wrote); repeats of the same failure are summarised
-(:class:`plexsync.ops.logs.FailureSummary`).
+(:class:`plexsync.worker.logs.FailureSummary`).
 
 A job killed with SIGKILL is covered by the queue's claims
 (:mod:`plexsync.queue.reliable`): on start the consumer re-queues orphaned claims.
 
 Once per consumer process the startup hook also starts its presence
-(:mod:`plexsync.ops.presence`): the worker lock, the heartbeat, the health
+(:mod:`plexsync.worker.presence`): the worker lock, the heartbeat, the health
 snapshot for Stash's log, and, for a consumer the plugin started, the stop
 when idle. The shutdown hook takes the heartbeat away.
 """
@@ -34,10 +34,11 @@ from huey.api import PeriodicTask, Task
 from plexsync import dlq
 from plexsync.config import ConfigError, default_value, setting_value
 from plexsync.errors import ItemNotInPlex, SyncError
-from plexsync.ops import autostart, clock, health, heartbeat, presence, status
-from plexsync.ops.logs import FailureSummary, configure_consumer_logging, first_quoted, folder_of, reason_pattern
 from plexsync.queue.instance import bootstrap, huey
 from plexsync.state import attempts, db, outage
+from plexsync.tools import status
+from plexsync.worker import autostart, clock, health, heartbeat, presence
+from plexsync.worker.logs import FailureSummary, configure_consumer_logging, first_quoted, folder_of, reason_pattern
 
 log = logging.getLogger("plexsync.queue.lifecycle")
 summary = FailureSummary(log)
@@ -75,8 +76,8 @@ def _publish_health() -> None:
 
 
 def _compile_bytecode() -> None:
-    """Hooks read the plugin's bytecode instead of compiling it (:mod:`plexsync.ops.bytecode`)."""
-    from plexsync.ops import bytecode
+    """Hooks read the plugin's bytecode instead of compiling it (:mod:`plexsync.plugin.bytecode`)."""
+    from plexsync.plugin import bytecode
 
     try:
         if not bytecode.compile_plugin():

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from plexsync.ops.exitcodes import ExitCode
 from plexsync.retrying import BACKOFF
+from plexsync.tools.exitcodes import ExitCode
 from tests.integration.conftest import World
 from tests.integration.test_cli_status_doctor import cli
 from tests.support import wait_until

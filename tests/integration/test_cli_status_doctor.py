@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from plexsync.ops.exitcodes import ExitCode
+from plexsync.tools.exitcodes import ExitCode
 from tests.integration.conftest import PLEX_TOKEN, STASH_API_KEY, World
 from tests.support import REPO, wait_until
 

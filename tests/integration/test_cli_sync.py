@@ -13,7 +13,7 @@ import subprocess
 import termios
 import time
 
-from plexsync.ops.exitcodes import ExitCode
+from plexsync.tools.exitcodes import ExitCode
 from tests.integration.conftest import PLEX_ROOT, World
 from tests.integration.test_cli_status_doctor import cli
 from tests.support import REPO

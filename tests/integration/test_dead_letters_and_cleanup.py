@@ -148,7 +148,8 @@ def test_cleanup_expires_old_dead_letters_and_compacts_the_queue_file(world: Wor
         [
             sys.executable,
             "-c",
-            "import json, huey_config; from plexsync.ops import maintenance;print(json.dumps(maintenance.cleanup()))",
+            "import json, huey_config; from plexsync.worker import maintenance; "
+            "print(json.dumps(maintenance.cleanup()))",
         ],
         capture_output=True,
         text=True,

@@ -368,7 +368,7 @@ def test_a_plugin_folder_before_setup_says_to_run_setup(tmp_path: Path):
 
 # -- bytecode: hooks read what setup and the worker compiled ----------------------------------------------------
 
-HOOK_MODULES = ("plexsync/ops/plugin", "plexsync/hooks", "plexsync/queue/producer", "plexsync/queue/storage")
+HOOK_MODULES = ("plexsync/plugin/protocol", "plexsync/hooks", "plexsync/queue/producer", "plexsync/queue/storage")
 
 
 def _plugin_copy(where: Path) -> Path:
@@ -404,5 +404,5 @@ def test_the_hook_reads_the_bytecode_setup_writes_even_with_pythondontwritebytec
     reads bytecode that is there, so ``run.py setup`` (and every worker start) writes it."""
     plugin = _plugin_copy(tmp_path / "plugin")
     assert _read_from_bytecode(plugin, tmp_path) == set()  # as before: compiled in every process, never written
-    subprocess.run([sys.executable, "-m", "plexsync.ops.bytecode"], cwd=plugin, check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "plexsync.plugin.bytecode"], cwd=plugin, check=True, timeout=120)
     assert _read_from_bytecode(plugin, tmp_path) == set(HOOK_MODULES)

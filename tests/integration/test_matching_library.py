@@ -15,9 +15,9 @@ from emulators.plex import PlexEmulator
 from emulators.stash import StashEmulator
 from plexsync.matching.matcher import FALLBACK, OUTSIDE, PATH, WAITING
 from plexsync.matching.paths import PathMap
-from plexsync.ops import match_report
 from plexsync.plex.writer import PlexWriter
 from plexsync.stash.reader import StashReader
+from plexsync.tools import match_report
 
 TOKEN = "library-match-token"
 EXTRAS = ("nf_differs", "twin", "unmapped", "ambiguous")

@@ -175,7 +175,7 @@ def test_a_consumer_killed_after_stash_took_the_resume_point_adds_its_duration_o
 
 
 def test_the_periodic_copy_runs_when_due_once_per_interval(shared_world: World) -> None:
-    """Both consumers' clocks ask every minute (plexsync.ops.clock); the interval's turn is claimed once."""
+    """Both consumers' clocks ask every minute (plexsync.worker.clock); the interval's turn is claimed once."""
     world = shared_world
     world.configure_plugin(playback_interval="1")
     scene_id, rating_key = world.add_scene("periodic")

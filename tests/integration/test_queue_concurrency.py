@@ -21,7 +21,7 @@ SCENES = 50
 FIRE = """
 import io, json, sys
 sys.path.insert(0, {repo!r})
-from plexsync.ops.plugin import main
+from plexsync.plugin.protocol import main
 scene_ids, errors = {scene_ids!r}, []
 for n in range({events}):
     event = {{"args": {{"hookContext": {{"id": int(scene_ids[n % len(scene_ids)]), "type": "Scene.Update.Post"}}}}}}

@@ -290,7 +290,7 @@ def test_changes_without_a_hook_reach_plex_through_the_reconcile(shared_world: W
 
 
 def test_a_reconcile_is_queued_once_per_interval_and_never_when_switched_off(shared_world: World):
-    """What the consumer's clock (plexsync.ops.clock) asks every minute."""
+    """What the consumer's clock (plexsync.worker.clock) asks every minute."""
     world = shared_world
     claims = (
         "from plexsync.queue.instance import bootstrap\n"

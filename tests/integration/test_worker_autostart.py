@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from emulators.plugin_host import Invocation, PluginHost
-from plexsync.ops.autostart import CONSUMER_OPTIONS, LOCK_FILE, LOG_FILE
+from plexsync.worker.autostart import CONSUMER_OPTIONS, LOCK_FILE, LOG_FILE
 from run import CONSUMER_OPTIONS as RUN_PY_CONSUMER_OPTIONS
 from tests.integration.conftest import STASH_API_KEY, World
 from tests.support import REPO, wait_until
@@ -201,8 +201,8 @@ def test_on_redis_the_worker_starts_on_stashs_machine_and_a_stale_heartbeat_does
 
 
 def _beat(world: World) -> dict | None:
-    """``plexsync.ops.heartbeat.read()`` as another process (the CLI, Stash's machine) sees it."""
-    probe = "import json; from plexsync.ops import heartbeat; print(json.dumps([heartbeat.read(), heartbeat.alive()]))"
+    """``plexsync.worker.heartbeat.read()`` as another process (the CLI, Stash's machine) sees it."""
+    probe = "import json; from plexsync.worker import heartbeat as h; print(json.dumps([h.read(), h.alive()]))"
     env = {**world.env, "PLEXSYNC_WORKER_MODE": "external"}
     result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True)
     beat, alive = json.loads(result.stdout)

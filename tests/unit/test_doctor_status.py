@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-from plexsync.ops.exitcodes import ExitCode, worst
-from plexsync.ops.status import Status
 from plexsync.redact import redact
+from plexsync.tools.exitcodes import ExitCode, worst
+from plexsync.tools.status import Status
 
 
 def test_several_problems_exit_with_the_most_basic():
@@ -56,8 +56,8 @@ def test_a_stash_task_reaches_stash_where_a_hook_started_worker_would():
     """doctor inside a Stash task and the worker a hook starts derive the same
     address from ``server_connection`` (Stash listening on every interface is
     reached on localhost; the session cookie is sent and kept secret)."""
-    from plexsync.ops import autostart
-    from plexsync.ops.doctor import StashAccess
+    from plexsync.tools.doctor import StashAccess
+    from plexsync.worker import autostart
 
     cookie = {"Name": "session", "Value": "c00kie-x"}
     server = {"Scheme": "http", "Host": "0.0.0.0", "Port": 9999, "SessionCookie": cookie}

@@ -3,7 +3,7 @@ import io
 import pytest
 
 from plexsync.hooks import HookInputError, scene_id_of
-from plexsync.ops.plugin import PluginInputError, read_input
+from plexsync.plugin.protocol import PluginInputError, read_input
 
 
 @pytest.mark.parametrize("hook_type", ["Scene.Update.Post", "Scene.Create.Post"])

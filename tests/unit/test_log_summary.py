@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from plexsync.errors import ItemNotInPlex
-from plexsync.ops.logs import (
+from plexsync.worker.logs import (
     ExpectedFailureFilter,
     FailureSummary,
     JobChatterFilter,

@@ -148,7 +148,7 @@ def test_a_rating_conflict_is_logged_by_one_consumer(state_db):
 
 
 def test_status_shows_the_last_copy_and_the_items_not_in_stash():
-    from plexsync.ops.status import Status
+    from plexsync.tools.status import Status
 
     run = {
         "server": "srv",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from plexsync.ops.plugin_tasks import MODES
+from plexsync.plugin.tasks import MODES
 from tests.support import REPO
 
 

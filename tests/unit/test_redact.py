@@ -1,8 +1,8 @@
 import logging
 
 from plexsync.errors import Transient
-from plexsync.ops.logs import ExpectedFailureFilter, RedactingFilter
 from plexsync.redact import MASK, redact, register_secret
+from plexsync.worker.logs import ExpectedFailureFilter, RedactingFilter
 
 
 def test_registered_secrets_and_credential_shapes_are_masked():

@@ -8,11 +8,11 @@ import subprocess
 import sys
 
 from plexsync.config import BOOTSTRAP_SETTINGS, PLUGIN_DIR, SYNC_SETTINGS, Bootstrap, env_name
-from plexsync.ops import settings_table
+from plexsync.tools import settings_table
 
 #: Where the code that users run may read or name a PLEXSYNC_ variable.
 USER_CODE = [*sorted((PLUGIN_DIR / "plexsync").rglob("*.py")), *(PLUGIN_DIR / n for n in ("huey_config.py", "run.py"))]
-REGENERATE = "python -m plexsync.ops.settings_table --write"
+REGENERATE = "python -m plexsync.tools.settings_table --write"
 
 
 def test_readme_tables_are_the_ones_config_py_renders() -> None:
@@ -64,7 +64,7 @@ def test_check_fails_on_a_stale_readme_and_write_repairs_it(tmp_path) -> None:
     stale = settings_table.README.read_text(encoding="utf-8").replace("`PLEXSYNC_RETRIES`", "`PLEXSYNC_RETRYS`")
     readme = tmp_path / "README.md"
     readme.write_text(stale, encoding="utf-8")
-    command = [sys.executable, "-m", "plexsync.ops.settings_table", "--readme", str(readme)]
+    command = [sys.executable, "-m", "plexsync.tools.settings_table", "--readme", str(readme)]
 
     check = subprocess.run([*command, "--check"], capture_output=True, text=True, cwd=PLUGIN_DIR, timeout=60)
     assert check.returncode == 1
@@ -80,7 +80,7 @@ def test_a_readme_without_the_markers_is_refused_in_one_line(tmp_path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# no tables here\n", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "plexsync.ops.settings_table", "--readme", str(readme), "--write"],
+        [sys.executable, "-m", "plexsync.tools.settings_table", "--readme", str(readme), "--write"],
         capture_output=True,
         text=True,
         cwd=PLUGIN_DIR,

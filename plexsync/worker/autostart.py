@@ -11,7 +11,7 @@ so in Stash's log when none is running.
 read the plugin page. It takes ``PLEXSYNC_WORKER_MODE`` from its environment
 (Stash's), and otherwise the *Worker mode* setting as the last consumer saw it
 on the plugin page: consumers copy the non-secret settings a hook needs into
-the health snapshot (:mod:`plexsync.ops.health`). Before any consumer has run
+the health snapshot (:mod:`plexsync.worker.health`). Before any consumer has run
 it is ``auto``; an auto-started consumer that then reads ``external`` on the
 plugin page stops as soon as the queue is empty (its idle period becomes 0).
 
@@ -26,11 +26,11 @@ which a second hook could win it too: of 50 hooks firing at once, exactly one
 starts a worker. A hook enqueues *before* it probes and an idle consumer
 releases the lock *before* its last look at the queue, so a job is never left
 with neither a running consumer nor a hook that starts one. The consumer's
-side (holding the lock, the idle stop) is :mod:`plexsync.ops.presence`; this
+side (holding the lock, the idle stop) is :mod:`plexsync.worker.presence`; this
 module is what a hook loads.
 
 **On Redis** the consumers may run elsewhere: when the local lock is free the
-hook also reads the heartbeat (:mod:`plexsync.ops.heartbeat`), and a fresh beat
+hook also reads the heartbeat (:mod:`plexsync.worker.heartbeat`), and a fresh beat
 from another host counts as alive. Auto mode then still works on Stash's own
 machine.
 
@@ -158,7 +158,7 @@ def _remote_consumer_alive() -> bool:
     import socket
     import time
 
-    from plexsync.ops import heartbeat
+    from plexsync.worker import heartbeat
 
     beat = heartbeat.read()
     if not beat or beat.get("host") == socket.gethostname():

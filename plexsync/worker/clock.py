@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 
-log = logging.getLogger("plexsync.ops.clock")
+log = logging.getLogger("plexsync.worker.clock")
 
 #: How often the due check runs; the first one is this long after the start,
 #: so a worker started for one edit syncs that edit first.

@@ -8,7 +8,7 @@ not "queued". It does not retry: a scene that fails is reported with its
 reason (the worker's hooks and ``dlq retry`` are the retrying path). A
 success removes the scene's dead letter, as the worker's does.
 
-Exit statuses: :mod:`plexsync.ops.exitcodes`.
+Exit statuses: :mod:`plexsync.tools.exitcodes`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import click
 
 from plexsync.config import PLUGIN_DIR, ConfigError
-from plexsync.ops.exitcodes import ExitCode
+from plexsync.tools.exitcodes import ExitCode
 
 #: Failures printed one by one by ``sync --all`` before they are only counted.
 SHOW_FAILURES = 20
@@ -77,7 +77,7 @@ def main() -> None:
 def status_command() -> None:
     """What the queue and the worker are doing (no server is asked)."""
     _open_state()
-    from plexsync.ops import status
+    from plexsync.tools import status
 
     report = status.collect()
     click.echo(report.text())
@@ -88,8 +88,8 @@ def status_command() -> None:
 def doctor_command() -> None:
     """Check Stash, Plex, their credentials and the path rules; say what to fix."""
     _open_state()
-    from plexsync.ops import doctor
     from plexsync.queue.instance import bootstrap
+    from plexsync.tools import doctor
 
     report = doctor.run(doctor.StashAccess.from_bootstrap(bootstrap))
     click.echo(report.text())
@@ -210,8 +210,8 @@ def _take(ids: Iterable[str], count: int) -> list[str]:
 
 
 def _finish(tally: Tally) -> None:
-    from plexsync.ops import status
     from plexsync.state import outage
+    from plexsync.tools import status
 
     if tally.synced:
         for service in ("stash", "plex"):
@@ -469,7 +469,7 @@ def match_report() -> None:
     """How every Stash scene matches its Plex item, with path rules that would fix the misses."""
     from plexsync.config import ConfigError
     from plexsync.errors import SyncError
-    from plexsync.ops import match_report as report
+    from plexsync.tools import match_report as report
 
     try:
         click.echo(report.run())

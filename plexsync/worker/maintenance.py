@@ -19,7 +19,7 @@ from plexsync import dlq
 from plexsync.queue.instance import bootstrap, huey
 from plexsync.state import attempts, db
 
-log = logging.getLogger("plexsync.ops.maintenance")
+log = logging.getLogger("plexsync.worker.maintenance")
 
 #: A job's attempts count is stale when untouched far longer than any retry wait.
 STALE_ATTEMPTS_SECONDS = 14 * 86400

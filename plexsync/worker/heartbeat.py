@@ -11,7 +11,7 @@ never older than that. A consumer that stops cleanly removes its own beat, so
 "no consumer" is known at once; after a SIGKILL the beat just ages out.
 
 Inside one machine the hook does not need the beat at all: every consumer
-holds a lock file for its whole life (:mod:`plexsync.ops.autostart`), a cheaper
+holds a lock file for its whole life (:mod:`plexsync.worker.autostart`), a cheaper
 probe than a query.
 """
 

@@ -6,9 +6,9 @@ same for ``bootstrap``) and are never edited by hand: a test compares them with
 what this module renders, so a setting added, renamed or re-described in
 config.py fails the tests until the README is regenerated::
 
-    python -m plexsync.ops.settings_table            # print both tables
-    python -m plexsync.ops.settings_table --write    # rewrite them in README.md
-    python -m plexsync.ops.settings_table --check    # exit 1 if README.md is stale
+    python -m plexsync.tools.settings_table            # print both tables
+    python -m plexsync.tools.settings_table --write    # rewrite them in README.md
+    python -m plexsync.tools.settings_table --check    # exit 1 if README.md is stale
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def updated(text: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m plexsync.ops.settings_table",
+        prog="python -m plexsync.tools.settings_table",
         description="Render README's configuration tables from plexsync/config.py.",
     )
     action = parser.add_mutually_exclusive_group()

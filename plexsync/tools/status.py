@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from plexsync import dlq
-from plexsync.ops.exitcodes import ExitCode, worst
 from plexsync.queue.storage import HOLD
+from plexsync.tools.exitcodes import ExitCode, worst
 
 # The queue (plexsync.queue.instance) is imported where it is used: building
 # it opens or creates the queue, which the report's pure parts do not need.
@@ -193,9 +193,9 @@ class Status:
 
 def collect() -> Status:
     """Read everything the report shows (the state database must be open)."""
-    from plexsync.ops import heartbeat
     from plexsync.queue.instance import huey
     from plexsync.state import outage, reconcile
+    from plexsync.worker import heartbeat
 
     letters = dlq.all_letters()
     rows = [

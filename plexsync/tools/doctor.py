@@ -6,7 +6,7 @@ variable), never a secret. Checks run in order, each needing the one before:
 Stash answers and accepts our credential -> the settings read from it are
 valid -> Plex answers and accepts the token -> a sample of Stash's files is
 found in Plex through the path rules. The exit status is the most basic
-problem found (:mod:`plexsync.ops.exitcodes`).
+problem found (:mod:`plexsync.tools.exitcodes`).
 
 The path check reads up to :data:`SAMPLE` scenes spread over Stash's first
 thousand, and Plex's whole file index (the same index the worker builds).
@@ -24,9 +24,9 @@ from typing import Any
 from plexsync.config import ConfigError, SyncSettings, env_name, setting_value, stash_connection
 from plexsync.errors import AuthFailed, Misconfigured, SyncError
 from plexsync.matching.paths import PathMap
-from plexsync.ops.autostart import stash_url
-from plexsync.ops.exitcodes import ExitCode, worst
 from plexsync.redact import redact, register_secret
+from plexsync.tools.exitcodes import ExitCode, worst
+from plexsync.worker.autostart import stash_url
 
 #: Scenes whose files the path check looks up in Plex.
 SAMPLE = 20
@@ -260,7 +260,7 @@ def _unreadable(server: str, exc: SyncError, code: ExitCode) -> Finding:
 
 def _found_by_path(scenes: list[dict], writer: Any, path_map: PathMap) -> dict[str, bool]:
     """Each sampled Stash file -> whether the rules lead to its Plex file (the match report's own test)."""
-    from plexsync.ops import match_report
+    from plexsync.tools import match_report
 
     report = match_report.build([scenes], writer.index, path_map)
     missed = {item.stash_path for item in report.unmatched}
@@ -268,7 +268,7 @@ def _found_by_path(scenes: list[dict], writer: Any, path_map: PathMap) -> dict[s
 
 
 def check_paths(reader: Any, writer: Any, path_map: PathMap, report: Report) -> None:
-    from plexsync.ops import match_report
+    from plexsync.tools import match_report
 
     try:
         scenes = sample_scenes(reader)
@@ -327,7 +327,7 @@ def check_paths(reader: Any, writer: Any, path_map: PathMap, report: Report) -> 
 
 def check_worker(report: Report) -> None:
     """Informational: a worker that is not running is normal when nothing waits."""
-    from plexsync.ops import heartbeat
+    from plexsync.worker import heartbeat
 
     beat = heartbeat.read()
     if heartbeat.alive():

@@ -7,7 +7,7 @@ traceback reaches Stash's log. The error says what is wrong with the input,
 in words, never the name of a Python exception.
 
 After its work, a hook or task makes sure a worker will do the queued work
-(:mod:`plexsync.ops.autostart`) and, when no worker runs in ``external`` mode
+(:mod:`plexsync.worker.autostart`) and, when no worker runs in ``external`` mode
 or syncs are failing, says so in one warning line on stderr, which Stash's
 log shows at warning level.
 """
@@ -90,7 +90,7 @@ def _snapshot(fresh: bool) -> dict[str, Any] | None:
     """The health snapshot: computed from the state tables when ``fresh`` (a
     task loaded them; it publishes it too), else the worker's, read from the
     queue's storage with huey's consumer side unloaded (a hook, issue #9)."""
-    from plexsync.ops import health
+    from plexsync.worker import health
 
     if not fresh:
         from plexsync.queue import producer
@@ -109,7 +109,7 @@ def _snapshot(fresh: bool) -> dict[str, Any] | None:
 def _worker_warnings(payload: dict[str, Any], fresh: bool, queued: bool) -> list[str]:
     """What Stash's log should say about the worker and failing syncs (empty when all is well)."""
     from plexsync import hookenv
-    from plexsync.ops import autostart, health
+    from plexsync.worker import autostart, health
 
     notes = []
     snapshot = _snapshot(fresh)
@@ -151,7 +151,7 @@ def run(payload: dict[str, Any]) -> str:
     mode = args["mode"]
     if not isinstance(mode, str):
         raise PluginInputError("args.mode is not a text (the task's mode in StashPlexSync.yml)")
-    from plexsync.ops import plugin_tasks
+    from plexsync.plugin import tasks as plugin_tasks
 
     output = plugin_tasks.run(mode, args, payload.get("server_connection"))
     if mode not in plugin_tasks.REPORTS_ITS_OWN_PROBLEMS:

@@ -17,7 +17,7 @@ from plexsync.state import db
 
 
 def _warn(message: str) -> None:
-    from plexsync.ops.plugin import log
+    from plexsync.plugin.protocol import log
 
     log("warning", f"PlexSync: {message}")
 
@@ -36,7 +36,7 @@ def _sync_all(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     Stash's task list until it is done. Stash's progress bar exists only while
     the task's process runs, so the task follows the run; stopping the task
     stops the following, not the sync (its pages wait in the queue)."""
-    from plexsync.ops.plugin import _report
+    from plexsync.plugin.protocol import _report
     from plexsync.tasks import sync_all
 
     asked = time.time()
@@ -46,9 +46,9 @@ def _sync_all(args: dict[str, Any], server: dict[str, Any] | None) -> str:
 
 
 def _follow(asked: float) -> str:
-    from plexsync.ops import heartbeat
-    from plexsync.ops.plugin import log
+    from plexsync.plugin.protocol import log
     from plexsync.state import bulkrun, outage
+    from plexsync.worker import heartbeat
 
     began = time.monotonic()
     last_done, moved_at, last_tenth = -1, began, -1
@@ -120,7 +120,7 @@ def _dlq_retry(args: dict[str, Any], server: dict[str, Any] | None) -> str:
 
 
 def _status(args: dict[str, Any], server: dict[str, Any] | None) -> str:
-    from plexsync.ops import status
+    from plexsync.tools import status
 
     report = status.collect()
     for problem in report.problems():
@@ -129,7 +129,7 @@ def _status(args: dict[str, Any], server: dict[str, Any] | None) -> str:
 
 
 def _doctor(args: dict[str, Any], server: dict[str, Any] | None) -> str:
-    from plexsync.ops import doctor
+    from plexsync.tools import doctor
 
     access = (
         doctor.StashAccess.from_server_connection(server)
@@ -144,7 +144,7 @@ def _doctor(args: dict[str, Any], server: dict[str, Any] | None) -> str:
 
 
 def _match_report(args: dict[str, Any], server: dict[str, Any] | None) -> str:
-    from plexsync.ops import doctor, match_report
+    from plexsync.tools import doctor, match_report
 
     access = doctor.StashAccess.from_server_connection(server) if isinstance(server, dict) else None
     return match_report.run(access.connection if access else None)
@@ -171,7 +171,7 @@ REPORTS_ITS_OWN_PROBLEMS = frozenset({"status", "doctor", "sync_all"})
 def run(mode: str, args: dict[str, Any], server_connection: dict[str, Any] | None = None) -> str:
     action = MODES.get(mode)
     if action is None:
-        from plexsync.ops.plugin import PluginInputError
+        from plexsync.plugin.protocol import PluginInputError
 
         raise PluginInputError(f"unknown task mode {mode[:40]!r} (known: {', '.join(MODES)})")
     db.open_state(bootstrap)

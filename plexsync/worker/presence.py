@@ -2,7 +2,7 @@
 
 The hook's side of the same protocol (probe the lock, start a consumer and
 hand the locked descriptor over) and why it is safe are in
-:mod:`plexsync.ops.autostart`. One daemon thread per consumer process,
+:mod:`plexsync.worker.autostart`. One daemon thread per consumer process,
 started by the job lifecycle's startup hook (:mod:`plexsync.queue.lifecycle`).
 """
 
@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from plexsync.ops.autostart import ENV_LOCK_FD, fcntl, lock_path, open_lock
+from plexsync.worker.autostart import ENV_LOCK_FD, fcntl, lock_path, open_lock
 
-log = logging.getLogger("plexsync.ops.presence")
+log = logging.getLogger("plexsync.worker.presence")
 
 
 class ConsumerPresence:
@@ -122,7 +122,7 @@ class ConsumerPresence:
         return bool(self.huey.pending_count() or self.huey.scheduled_count() or self.huey.storage.claims())
 
     def tick(self, now: float) -> None:
-        from plexsync.ops import heartbeat
+        from plexsync.worker import heartbeat
 
         if not self.stopping:
             self.hold()
@@ -134,7 +134,7 @@ class ConsumerPresence:
             self._check_idle(now)
 
     def _check_idle(self, now: float) -> None:
-        from plexsync.ops import heartbeat
+        from plexsync.worker import heartbeat
 
         assert self.idle_exit is not None
         if self._busy():

@@ -1,1 +1,0 @@
-"""Operating PlexSync: the Stash plugin protocol and buttons, the CLI, logs, cleanup."""
