@@ -326,7 +326,7 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
         "Performer photo address",
         "An address without any credential where Plex can fetch /performer/<id>/image from Stash, e.g. a "
         "reverse proxy that passes only that path to Stash (or Stash itself when it has no login); "
-        "empty: actors get no photo. See README.",
+        "empty: actors get no photo. See docs/fields.md.",
     ),
     Setting(
         "worker_mode",
@@ -545,7 +545,7 @@ class SyncSettings:
 
 @dataclass(frozen=True)
 class EnvOnly:
-    """A bootstrap variable (environment only, see the module doc), as the README documents it.
+    """A bootstrap variable (environment only, see the module doc), as docs/settings.md documents it.
 
     :class:`Bootstrap` reads the variables; this table is what tells a user
     about them (``python -m plexsync.tools.settings_table`` renders it), and a
@@ -558,7 +558,7 @@ class EnvOnly:
     read_by: str = "worker"  # who needs it set: "worker", or "worker and Stash" for the hook's too
 
 
-#: Every environment-only variable, in the order the README lists them.
+#: Every environment-only variable, in the order docs/settings.md lists them.
 BOOTSTRAP_SETTINGS: tuple[EnvOnly, ...] = (
     EnvOnly("stash_url", "`http://localhost:9999`", "where the worker reaches Stash"),
     EnvOnly(

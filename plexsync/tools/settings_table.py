@@ -1,14 +1,14 @@
-"""README's two configuration tables, rendered from :mod:`plexsync.config`.
+"""The two configuration tables of docs/settings.md, rendered from :mod:`plexsync.config`.
 
-The tables sit in README.md between marker comments
+The tables sit in docs/settings.md between marker comments
 (``<!-- settings-table:sync -->`` ... ``<!-- /settings-table:sync -->``, the
 same for ``bootstrap``) and are never edited by hand: a test compares them with
 what this module renders, so a setting added, renamed or re-described in
-config.py fails the tests until the README is regenerated::
+config.py fails the tests until the page is regenerated::
 
     python -m plexsync.tools.settings_table            # print both tables
-    python -m plexsync.tools.settings_table --write    # rewrite them in README.md
-    python -m plexsync.tools.settings_table --check    # exit 1 if README.md is stale
+    python -m plexsync.tools.settings_table --write    # rewrite them in docs/settings.md
+    python -m plexsync.tools.settings_table --check    # exit 1 if docs/settings.md is stale
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from plexsync.config import BOOTSTRAP_SETTINGS, PLUGIN_DIR, SYNC_SETTINGS, env_name
 
-README = PLUGIN_DIR / "README.md"
+PAGE = PLUGIN_DIR / "docs" / "settings.md"
 TABLES = ("sync", "bootstrap")
 
 
@@ -83,7 +83,7 @@ def updated(text: str) -> str:
     for name in TABLES:
         pattern = _block(name)
         if not pattern.search(text):
-            raise ValueError(f"README has no <!-- settings-table:{name} --> ... <!-- /settings-table:{name} --> block")
+            raise ValueError(f"the page has no <!-- settings-table:{name} --> ... <!-- /settings-table:{name} --> block")
         text = pattern.sub(lambda m, name=name: m.group(1) + render(name) + "\n" + m.group(3), text)
     return text
 
@@ -91,30 +91,30 @@ def updated(text: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m plexsync.tools.settings_table",
-        description="Render README's configuration tables from plexsync/config.py.",
+        description="Render docs/settings.md's configuration tables from plexsync/config.py.",
     )
     action = parser.add_mutually_exclusive_group()
-    action.add_argument("--write", action="store_true", help="rewrite the tables in the README")
-    action.add_argument("--check", action="store_true", help="exit 1 when the README's tables are out of date")
-    parser.add_argument("--readme", type=Path, default=README, help=f"the file to check or write (default {README})")
+    action.add_argument("--write", action="store_true", help="rewrite the tables in the page")
+    action.add_argument("--check", action="store_true", help="exit 1 when the page's tables are out of date")
+    parser.add_argument("--page", type=Path, default=PAGE, help=f"the file to check or write (default {PAGE})")
     args = parser.parse_args(argv)
     if not (args.write or args.check):
         print(sync_table(), bootstrap_table(), sep="\n\n")
         return 0
     try:
-        text = args.readme.read_text(encoding="utf-8")
+        text = args.page.read_text(encoding="utf-8")
         fresh = updated(text)
     except (OSError, ValueError) as exc:
         print(f"settings_table: {exc}", file=sys.stderr)
         return 2
     if args.check:
         if fresh != text:
-            print(f"{args.readme}: configuration tables are out of date; run {parser.prog} --write", file=sys.stderr)
+            print(f"{args.page}: configuration tables are out of date; run {parser.prog} --write", file=sys.stderr)
             return 1
         return 0
     if fresh != text:
-        args.readme.write_text(fresh, encoding="utf-8")
-        print(f"{args.readme}: configuration tables rewritten")
+        args.page.write_text(fresh, encoding="utf-8")
+        print(f"{args.page}: configuration tables rewritten")
     return 0
 
 

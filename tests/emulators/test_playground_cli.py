@@ -88,8 +88,8 @@ def test_the_export_lines_are_valid_shell(tmp_path) -> None:
 
 
 def test_the_readme_walkthrough_shows_what_it_prints(tmp_path) -> None:
-    """README's sample output is this output, but for the values that change each run."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    """The walkthrough's sample output (docs/development.md) is this output, but for the values that change each run."""
+    readme = (REPO / "docs" / "development.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Try it against the emulators") :]
     section = section[: section.index("\n## ")]
     assert ".venv/bin/python -m emulators --scenes 50 | tee playground.env" in section
@@ -101,7 +101,7 @@ def test_the_readme_walkthrough_shows_what_it_prints(tmp_path) -> None:
         stable = [line for line in playground.lines if not any(value in line for value in varying)]
         assert len(stable) >= 9
         for line in stable:
-            assert f"   {line}\n" in section, f"README's sample output lacks: {line}"
+            assert f"   {line}\n" in section, f"docs/development.md's sample output lacks: {line}"
     finally:
         playground.kill()
 

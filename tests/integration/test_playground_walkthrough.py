@@ -1,10 +1,10 @@
-"""README's walkthrough against the emulators, step by step, with real processes only.
+"""The documented walkthrough (docs/development.md) against the emulators, step by step, with real processes only.
 
 ``python -m emulators`` as a subprocess (its hooks run the real plugin folder
 through the plugin host), a real ``huey_consumer`` started with nothing but the
 variables it printed, scene edits with ``python -m emulators.edit`` (a real
 ``sceneUpdate`` over HTTP), and Plex read back over HTTP. The steps are those of
-README.md's "Try it against the emulators"; when one changes, the other must.
+docs/development.md's "Try it against the emulators"; when one changes, the other must.
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def test_helpers_say_in_one_line_what_is_wrong(playground: Playground) -> None:
 
 
 def test_the_readme_walkthrough_is_the_one_tested_here() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "docs" / "development.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Try it against the emulators") :]
     section = section[: section.index("\n## ")]
     for step in (

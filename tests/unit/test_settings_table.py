@@ -1,4 +1,4 @@
-"""README's configuration tables are generated from plexsync/config.py and cannot drift from it."""
+"""docs/settings.md's configuration tables are generated from plexsync/config.py and cannot drift from it."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ REGENERATE = "python -m plexsync.tools.settings_table --write"
 
 
 def test_readme_tables_are_the_ones_config_py_renders() -> None:
-    readme = settings_table.README.read_text(encoding="utf-8")
+    readme = settings_table.PAGE.read_text(encoding="utf-8")
     for name in settings_table.TABLES:
         assert settings_table.current(readme, name) == settings_table.render(name), (
-            f"README.md's {name} table differs from plexsync/config.py: run {REGENERATE}"
+            f"docs/settings.md's {name} table differs from plexsync/config.py: run {REGENERATE}"
         )
 
 
@@ -61,10 +61,10 @@ def test_every_variable_the_code_names_is_documented() -> None:
 
 
 def test_check_fails_on_a_stale_readme_and_write_repairs_it(tmp_path) -> None:
-    stale = settings_table.README.read_text(encoding="utf-8").replace("`PLEXSYNC_RETRIES`", "`PLEXSYNC_RETRYS`")
+    stale = settings_table.PAGE.read_text(encoding="utf-8").replace("`PLEXSYNC_RETRIES`", "`PLEXSYNC_RETRYS`")
     readme = tmp_path / "README.md"
     readme.write_text(stale, encoding="utf-8")
-    command = [sys.executable, "-m", "plexsync.tools.settings_table", "--readme", str(readme)]
+    command = [sys.executable, "-m", "plexsync.tools.settings_table", "--page", str(readme)]
 
     check = subprocess.run([*command, "--check"], capture_output=True, text=True, cwd=PLUGIN_DIR, timeout=60)
     assert check.returncode == 1
@@ -72,7 +72,7 @@ def test_check_fails_on_a_stale_readme_and_write_repairs_it(tmp_path) -> None:
 
     write = subprocess.run([*command, "--write"], capture_output=True, text=True, cwd=PLUGIN_DIR, timeout=60)
     assert write.returncode == 0
-    assert readme.read_text(encoding="utf-8") == settings_table.README.read_text(encoding="utf-8")
+    assert readme.read_text(encoding="utf-8") == settings_table.PAGE.read_text(encoding="utf-8")
     assert subprocess.run([*command, "--check"], cwd=PLUGIN_DIR, timeout=60).returncode == 0
 
 
@@ -80,7 +80,7 @@ def test_a_readme_without_the_markers_is_refused_in_one_line(tmp_path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# no tables here\n", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "plexsync.tools.settings_table", "--readme", str(readme), "--write"],
+        [sys.executable, "-m", "plexsync.tools.settings_table", "--page", str(readme), "--write"],
         capture_output=True,
         text=True,
         cwd=PLUGIN_DIR,
