@@ -83,7 +83,7 @@ def updated(text: str) -> str:
     for name in TABLES:
         pattern = _block(name)
         if not pattern.search(text):
-            raise ValueError(f"the page has no <!-- settings-table:{name} --> ... <!-- /settings-table:{name} --> block")
+            raise ValueError(f"page has no <!-- settings-table:{name} --> ... <!-- /settings-table:{name} --> block")
         text = pattern.sub(lambda m, name=name: m.group(1) + render(name) + "\n" + m.group(3), text)
     return text
 
