@@ -68,7 +68,7 @@ def test_generated_scenes_are_served_and_ctrl_c_stops_cleanly(running: list[subp
     answer = requests.post(url, json={"query": COUNT}, timeout=10).json()["data"]
     assert answer["findScenes"]["count"] == 7
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=10) == 0
+    assert process.wait(timeout=60) == 0
 
 
 def test_the_sample_library_behind_an_api_key(running: list[subprocess.Popen[str]]) -> None:
