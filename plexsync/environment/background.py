@@ -104,6 +104,7 @@ def main() -> int:
     if fd is None:
         return 0  # another set-up runs
     server = json.loads(os.environ.pop(ENV_SERVER, "null") or "null")
+    print(f"set-up started (pid {os.getpid()})", flush=True)
     try:
         outcome = installer.run(PLUGIN_DIR, progress=lambda step, fraction: None)
         print(outcome["message"], flush=True)

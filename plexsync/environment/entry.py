@@ -10,9 +10,10 @@
   set-up in the foreground, or follows the one a hook started, with Stash's
   progress bar, then goes on as it would have with the packages in place.
 
-A set-up that failed for this lock is not started again by hooks (it would
-fail again, once per edit): they warn with its one-line reason, keep their
-edits, and the task *Set up PlexSync* tries again.
+A set-up that failed is not started again by hooks while the package is the
+same (it would fail again, once per edit): they warn with its one-line
+reason and keep their edits; the task *Set up PlexSync*, or installing the
+package again (its files are then new), tries again.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def _hook(payload: dict[str, Any]) -> str:
         taken = background.take_over(PLUGIN_DIR, payload.get("server_connection"))
         return f"{what} queued with {taken - 1} kept meanwhile" if taken > 1 else f"{what} queued"
     status = installer.read_status(PLUGIN_DIR)
-    if status and status.get("state") == "failed" and status.get("digest") == digest:
+    failed = status and status.get("state") == "failed" and status.get("digest") == digest
+    if failed and status.get("package") == installer.package_stamp(PLUGIN_DIR):
         report.log("warning", f"{status.get('message')}; {what} is kept and synced once it is set up")
         return f"{what} kept until PlexSync is set up"
     background.start(PLUGIN_DIR, payload.get("server_connection"))

@@ -56,6 +56,15 @@ def write_status(plugin_dir: str, **fields: object) -> None:
     os.replace(temporary, path)
 
 
+def package_stamp(plugin_dir: str) -> int:
+    """When the package's files were written (Stash writes them all anew on every install): a set-up that
+    failed is tried again by the hooks once this changed, i.e. once the package was installed again."""
+    try:
+        return os.stat(os.path.join(plugin_dir, layout.LOCK_FILES[0])).st_mtime_ns
+    except OSError:
+        return 0
+
+
 def read_status(plugin_dir: str) -> dict | None:
     try:
         with open(layout.status_path(plugin_dir), encoding="utf-8") as status:
@@ -178,7 +187,13 @@ def run(
         notes += features.install_needed(plugin_dir, digest, env, settings)
         _tidy(plugin_dir, digest)
     except SetupFailed as exc:
-        outcome = {"state": "failed", "digest": digest, "level": "warning", "message": f"set-up failed: {exc}"}
+        outcome = {
+            "state": "failed",
+            "digest": digest,
+            "package": package_stamp(plugin_dir),
+            "level": "warning",
+            "message": f"set-up failed: {exc}",
+        }
     else:
         seconds = time.monotonic() - started
         message = f"set up: {count} Python packages installed from the plugin package in {seconds:.1f} s"
