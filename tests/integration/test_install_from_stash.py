@@ -27,7 +27,7 @@ import venv
 import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -259,9 +259,8 @@ def test_the_source_lists_one_package_whose_zip_holds_the_plugin_and_nothing_of_
     }  # fmt: skip
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
     # every module of the runtime package, and exactly the wheels the lock pins, each with its locked hash
-    assert {f"plexsync/{p.relative_to(REPO / 'plexsync').as_posix()}" for p in (REPO / "plexsync").rglob("*.py")} <= set(
-        names
-    )
+    modules = {path.relative_to(REPO).as_posix() for path in (REPO / "plexsync").rglob("*.py")}
+    assert modules <= set(names)
     wheels = sorted(name for name in names if name.startswith("wheels/"))
     pins = lock.read(str(REPO))
     assert len(wheels) == len(pins) and all(name.endswith("-py3-none-any.whl") for name in wheels)
@@ -306,7 +305,7 @@ def test_the_first_scene_edit_reaches_plex_with_no_command_typed(installed: Stas
     [line] = first.messages("info")
     assert "setting up its Python packages in the background" in line and f"scene {scene_id}" in line
     assert first.messages("warning") == [] and first.messages("error") == []
-    wait_until(lambda: installed.synced(rating_key, "Synced by a plugin that set itself up"), timeout=90, message="sync")
+    wait_until(lambda: installed.synced(rating_key, "Synced by a plugin that set itself up"), timeout=90)
     # The packages sit in .deps/<lock digest>/, complete, compiled; nothing half-done is left; the inbox is empty.
     deps = installed.folder / layout.DEPS
     assert (deps / installed.digest() / "huey" / "__init__.py").is_file()
