@@ -76,7 +76,7 @@ def test_the_locks_pin_what_requirements_txt_pins_and_cover_the_runtime_closure(
             if "extra ==" in requirement or "python_full_version < '3.11" in requirement:
                 continue
             required = lock.normalise(re.split(r"[ ;<>=!~\[(]", requirement, maxsplit=1)[0])
-            if "platform_system == \"Windows\"" in requirement:
+            if 'platform_system == "Windows"' in requirement:
                 continue  # tqdm's colorama: optional at import (tqdm falls back to plain output)
             assert required in pure, f"{name} needs {required}, which the lock does not ship"
 
