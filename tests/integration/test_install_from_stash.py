@@ -420,3 +420,32 @@ def test_the_set_up_task_runs_in_the_foreground_with_the_progress_bar(installed:
 def _zip_names(source: Path) -> list[str]:
     with zipfile.ZipFile(source / f"{PLUGIN_ID}.zip") as archive:
         return archive.namelist()
+
+
+def test_an_optional_feature_that_cannot_be_installed_is_one_line_saying_exactly_what_to_do(
+    installed: StashWithPlexSync,
+):
+    """Poster shape: portrait needs Pillow, compiled: installed with pip at set-up, and this Python has no pip."""
+    installed.host = installed.plugin_host(PLEXSYNC_POSTER_SHAPE="portrait")
+    scene_id, rating_key = installed.add_scene("portrait", "Synced without its portrait poster")
+    assert kept(installed.edit(scene_id), scene_id)
+    wait_until(lambda: (installed.status() or {}).get("state") == "done", timeout=90, message="the set-up")
+    [warning] = installed.edit(scene_id).messages("warning")
+    pin = next(p for p in lock.read(str(REPO), layout.LOCK_FILES[1]) if p.key == "pillow")
+    target = installed.folder / layout.DEPS / f"{installed.digest()}-pillow-{layout.interpreter_tag()}"
+    assert warning.startswith("PlexSync: set up: ") and "\n" not in warning
+    assert warning.endswith(
+        f"; Poster shape: portrait needs pillow {pin.version} and Stash's Python has no pip to install it: "
+        f"run `{installed.python} -m pip install --target {target} pillow=={pin.version}` where Stash runs, "
+        "then the task 'Set up PlexSync' (or set Poster shape to cover)"
+    )
+    # The core is set up all the same; the sync that needs Pillow says what to do instead of cutting nothing.
+    wait_until(lambda: installed.synced(rating_key, "Synced without its portrait poster"), timeout=60)
+    letter = wait_until(lambda: _dead_letters(installed.data), timeout=60, message="the poster's dead letter")
+    assert "Poster shape: portrait needs Pillow, which is not installed: run the task 'Set up PlexSync'" in letter[0]
+
+
+def _dead_letters(data: Path) -> list[str]:
+    from tests.support import dead_letters
+
+    return [row["message"] for row in dead_letters(data)]
