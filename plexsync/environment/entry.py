@@ -105,7 +105,7 @@ def _hook(payload: dict[str, Any]) -> str:
     status = installer.read_status(PLUGIN_DIR)
     report.log(
         "info",
-        "setting up its Python packages in the background (first run of this version)"
+        "setting up its Python packages in the background, a first run of this version"
         f"{report.progress_phrase(status)}; {what} is kept and synced when it is done",
     )
     return f"{what} kept until PlexSync is set up"

@@ -84,7 +84,7 @@ def _unpack_all(plugin_dir: str, pins: list[lock.Pin], temporary: str, progress:
         paths = [wheels.find(source, pin) for pin in pins]
         checked = [(pin, path, wheels.verified(path, pin, lock_name)) for pin, path in zip(pins, paths, strict=True)]
         for number, (pin, path, data) in enumerate(checked, 1):
-            progress(f"installing {pin.name} {pin.version} ({number} of {len(pins)})", 0.1 + 0.7 * number / len(pins))
+            progress(f"installing {pin.name} {pin.version}, {number} of {len(pins)}", 0.1 + 0.7 * number / len(pins))
             wheels.unpack(data, os.path.basename(path), temporary)
     except wheels.WheelError as exc:
         raise SetupFailed(f"{exc}: the package is damaged or was changed; {REINSTALL}") from None
