@@ -449,3 +449,35 @@ def _dead_letters(data: Path) -> list[str]:
     from tests.support import dead_letters
 
     return [row["message"] for row in dead_letters(data)]
+
+
+def test_a_worker_running_on_the_previous_set_up_stops_and_the_next_edit_runs_on_the_new_one(
+    installed: StashWithPlexSync, source_dir: Path, tmp_path: Path
+):
+    installed.host = installed.plugin_host(PLEXSYNC_WORKER_IDLE_EXIT="600")  # it would stay for 10 minutes
+    first_id, first_key = installed.add_scene("old", "Synced by the old worker")
+    installed.edit(first_id)
+    wait_until(lambda: installed.synced(first_key, "Synced by the old worker"), timeout=90)
+    [old_pid] = installed.worker_pids()
+
+    def new_lock(files: dict[str, bytes]) -> None:
+        files["requirements.lock"] += b"# the next release\n"
+
+    newer = installed.serve(derive_source(source_dir, tmp_path / "v2", new_lock, timedelta(days=1)))
+    installed.packages.sources[0] = Source(newer, SOURCE_PATH)
+    installed.packages.install(PLUGIN_ID, newer)
+    wait_until(lambda: not Path(f"/proc/{old_pid}").exists() or _zombie(old_pid), timeout=30, message="old stops")
+    assert "PlexSync was upgraded: stopping" in installed.worker_log()
+    second_id, second_key = installed.add_scene("new", "Synced by the new worker")
+    assert kept(installed.edit(second_id), second_id)
+    wait_until(lambda: installed.synced(second_key, "Synced by the new worker"), timeout=90)
+    [_, new_pid] = installed.worker_pids()
+    environ = Path(f"/proc/{new_pid}/environ").read_bytes().split(b"\0")
+    assert f"{layout.ENV_DIGEST}={installed.digest()}".encode() in environ
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
