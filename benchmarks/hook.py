@@ -143,6 +143,7 @@ def packaged_plugin(tmp: Path) -> tuple[Path, str]:
     python = str(tmp / "bare-python" / "bin" / "python")
     code = "from plexsync.environment import installer; installer.run('.', lambda step, fraction: None)"
     subprocess.run([python, "-c", code], cwd=plugin, check=True, capture_output=True)
+    (plugin / ".deps" / "status.json").unlink()  # its outcome reported, as by the first hook after it
     return plugin, python
 
 

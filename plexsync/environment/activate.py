@@ -65,8 +65,8 @@ def entries(plugin_dir: str, digest: str) -> list[str]:
 def put_on_path(plugin_dir: str, digest: str) -> None:
     folders = entries(plugin_dir, digest)
     sys.path[1:1] = [folder for folder in folders if folder not in sys.path]
-    inherited = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join([*folders, *([inherited] if inherited else [])])
+    inherited = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    os.environ["PYTHONPATH"] = os.pathsep.join([*folders, *(entry for entry in inherited if entry not in folders)])
     os.environ[layout.ENV_DIGEST] = digest
 
 

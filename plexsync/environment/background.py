@@ -46,8 +46,7 @@ def start(plugin_dir: str, server_connection: object) -> bool:
     if os.name == "nt":
         filelock.release(fd)  # the child takes it; a descriptor does not pass to a Windows process
         fd = None
-        flags = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW
-        options["creationflags"] = flags
+        options["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
     else:
         env[ENV_LOCK_FD] = str(fd)
         options.update(start_new_session=True, pass_fds=(fd,))

@@ -82,7 +82,9 @@ def _pin(plugin_dir: str, feature: Feature) -> lock.Pin:
 def _pip_failure(result: subprocess.CompletedProcess) -> str:
     lines = [line.strip() for line in (result.stderr or result.stdout or "").splitlines() if line.strip()]
     errors = [line for line in lines if line.lower().startswith("error")]
-    return " ".join(((errors or lines or ["pip failed"])[-1]).split())[:200]
+    from plexsync.redact import redact  # an index URL in pip's message may carry a credential
+
+    return " ".join(redact((errors or lines or ["pip failed"])[-1]).split())[:200]
 
 
 def install(plugin_dir: str, digest: str, feature: Feature) -> str | None:
