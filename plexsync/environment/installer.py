@@ -174,6 +174,9 @@ def run(
             raise SetupFailed(f"{layout.LOCK_FILES[0]} is missing; {REINSTALL}")
         report("starting", 0.0)
         count = install_core(plugin_dir, digest, report, force)
+        from plexsync.plugin.bytecode import compile_plugin
+
+        compile_plugin(plugin_dir)  # the plugin's own modules too, as run.py setup does: hooks read, never compile
         report("optional features", 0.9)
         notes: list[str] = []
         settings = None

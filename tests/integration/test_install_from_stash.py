@@ -310,6 +310,7 @@ def test_the_first_scene_edit_reaches_plex_with_no_command_typed(installed: Stas
     deps = installed.folder / layout.DEPS
     assert (deps / installed.digest() / "huey" / "__init__.py").is_file()
     assert list((deps / installed.digest() / "huey" / "__pycache__").glob("*.pyc"))
+    assert list((installed.folder / "plexsync" / "queue" / "__pycache__").glob("producer.*.pyc"))
     assert not [p for p in deps.iterdir() if p.name.startswith(".tmp")] and not (installed.data / "inbox").exists()
     assert not list(deps.rglob("*.yml"))  # Stash would load it as a plugin
     # The next invocation reports the outcome, once, and queues as usual.
