@@ -5,6 +5,7 @@
     python3 run.py test      # lint and the whole test suite
     python3 run.py setup     # only the virtual environment (for Stash)
     python3 run.py worker    # the queue consumer, for real servers
+    python3 run.py package DIR   # the plugin source (index.yml + zip) for Stash
 
 Needs only Python 3.11+. The environment lives in ``.venv`` next to this file
 and is reinstalled only when a requirements file changed.
@@ -38,15 +39,21 @@ def _requirements_digest(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
+def _stamp(dev: bool) -> str:
+    files = [ROOT / "requirements.txt", *([ROOT / "requirements-dev.txt"] if dev else [])]
+    return ("dev:" if dev else "run:") + _requirements_digest(files)
+
+
 def ensure_venv(dev: bool) -> None:
     """Create .venv and install the pinned requirements when they changed.
 
     A test environment (``dev``) holds everything the demo needs too.
     """
-    run_stamp = "run:" + _requirements_digest([ROOT / "requirements.txt"])
-    dev_stamp = "dev:" + _requirements_digest([ROOT / "requirements.txt", ROOT / "requirements-dev.txt"])
     installed = STAMP.read_text().strip() if PYTHON.exists() and STAMP.exists() else ""
-    if installed == dev_stamp or (not dev and installed == run_stamp):
+    # A test environment also serves the demo and the worker. Only it reads requirements-dev.txt,
+    # which the plugin package does not ship (run.py setup works there too).
+    current = {_stamp(False)} | ({_stamp(True)} if dev or (ROOT / "requirements-dev.txt").exists() else set())
+    if installed in current and (installed.startswith("dev:") or not dev):
         return
     if not PYTHON.exists():
         print(f"creating {VENV}", flush=True)
@@ -57,7 +64,7 @@ def ensure_venv(dev: bool) -> None:
         [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", str(requirements)],
         check=True,
     )
-    STAMP.write_text((dev_stamp if dev else run_stamp) + "\n")
+    STAMP.write_text(_stamp(dev) + "\n")
 
 
 def run_forwarding_signals(command: list[str], cwd: Path) -> int:
@@ -100,6 +107,15 @@ def main(argv: list[str]) -> int:
         ensure_venv(dev=False)
         consumer = [str(BIN / "huey_consumer"), "huey_config.huey", *CONSUMER_OPTIONS]
         return run_forwarding_signals([*consumer, *rest], cwd=ROOT)
+    if job == "package":
+        if not rest:
+            print("usage: python3 run.py package DIR", file=sys.stderr)
+            return 2
+        if not (ROOT / "plugin_source").is_dir():
+            print("package: this folder is an installed package; build from PlexSync's source tree", file=sys.stderr)
+            return 2
+        ensure_venv(dev=False)
+        return subprocess.call([str(PYTHON), "-m", "plugin_source", *rest], cwd=ROOT)
     if job == "test":
         ensure_venv(dev=True)
         lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."], cwd=ROOT)

@@ -27,6 +27,13 @@ install):
 * ``warm``: a copy compiled as ``python3 run.py setup`` and every worker start
   compile it (:mod:`plexsync.plugin.bytecode`): hooks read the bytecode.
 
+With ``--package``, one more group: the plugin as Stash's package manager
+installs it (the zip ``python3 run.py package`` builds, unpacked) and as it
+sets itself up (``.deps/<digest>/``, compiled by the set-up), run by a Python
+with the standard library only (a venv made without pip), as Stash's own:
+what :mod:`plexsync.environment.activate` adds to a hook is this row against
+``warm``'s ``hook``; ``bare`` is that Python's ``-c pass``.
+
 A worker is "running" throughout: the benchmark holds the worker lock (so
 hooks start none) and keeps each queue database open, as a consumer does
 (so no process is the last to close it and checkpoints it on exit).
@@ -122,9 +129,28 @@ def redis_installed() -> bool:
     return subprocess.run([sys.executable, "-c", "import redis"], capture_output=True).returncode == 0
 
 
+def packaged_plugin(tmp: Path) -> tuple[Path, str]:
+    """The package built from this tree, unpacked and set up as in Stash; the plugin folder and a bare Python."""
+    import venv
+    import zipfile
+
+    source = tmp / "source"
+    subprocess.run([sys.executable, "-m", "plugin_source", str(source)], cwd=REPO, check=True, capture_output=True)
+    plugin = tmp / "packaged"
+    with zipfile.ZipFile(source / "StashPlexSync.zip") as archive:
+        archive.extractall(plugin)
+    venv.EnvBuilder(with_pip=False).create(tmp / "bare-python")
+    python = str(tmp / "bare-python" / "bin" / "python")
+    code = "from plexsync.environment import installer; installer.run('.', lambda step, fraction: None)"
+    subprocess.run([python, "-c", code], cwd=plugin, check=True, capture_output=True)
+    (plugin / ".deps" / "status.json").unlink()  # its outcome reported, as by the first hook after it
+    return plugin, python
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=40, help="processes per variant (default 40)")
+    parser.add_argument("--package", action="store_true", help="also the hook of the package, set up by itself")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="plexsync-bench-hook-"))
     try:
@@ -136,10 +162,16 @@ def main() -> None:
         env = base_env(tmp)
         plugins = {"cold": plugin_copy(tmp / "cold", False), "warm": plugin_copy(tmp / "warm", True)}
         progs = {cache: variants(tmp, plugin, tmp / f"min-{cache}.db") for cache, plugin in plugins.items()}
+        if args.package:
+            packaged, bare_python = packaged_plugin(tmp)
+            progs["package"] = {
+                "bare": ([bare_python, "-c", "pass"], None, {}),
+                "hook": ([bare_python, str(packaged / "stash_plugin.py")], HOOK_INPUT, {}),
+            }
         for programs in progs.values():  # warm-up: creates the queue files
             for argv, stdin, extra in programs.values():
                 run_once(argv, stdin, {**env, **extra}, tmp)
-        held = [sqlite3.connect(data / "queue.db"), *(sqlite3.connect(tmp / f"min-{c}.db") for c in progs)]
+        held = [sqlite3.connect(data / "queue.db"), *(sqlite3.connect(tmp / f"min-{c}.db") for c in plugins)]
         times: dict[tuple[str, str], list[float]] = {(c, v): [] for c in progs for v in progs[c]}
         for _ in range(args.runs):
             for cache, programs in progs.items():
@@ -160,6 +192,9 @@ def main() -> None:
             ratio = "" if name == "hook" else f"{hook / median(values):.2f}x"
             rows.append([cache, name, f"{median(values) * 1000:.1f}", f"{percentile(values, 0.95) * 1000:.1f}", ratio])
     print(table(rows))
+    if "package" in progs:
+        ratio = median(times[("package", "hook")]) / median(times[("warm", "hook")])
+        print(f"package hook (Stash's bare Python, packages from .deps) / warm hook (.venv), medians: {ratio:.2f}x")
     print("targets: hook median within 1.1x of huey-min; hook p95 under 100 ms with warm bytecode on an idle machine")
 
 

@@ -159,11 +159,13 @@ def run(payload: dict[str, Any]) -> str:
     return output
 
 
-def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
+def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None, runner: Any = None) -> int:
+    """One invocation, answered whatever happens; ``runner`` replaces :func:`run` (the set-up's
+    :func:`plexsync.environment.entry.run`, while the packages are not there yet)."""
     stdin = sys.stdin if stdin is None else stdin
     stdout = sys.stdout if stdout is None else stdout
     try:
-        reply = {"output": run(read_input(stdin))}
+        reply = {"output": (runner or run)(read_input(stdin))}
     except PluginInputError as exc:
         reply = {"error": f"PlexSync: {_one_line(str(exc))}"}
     except RecursionError:

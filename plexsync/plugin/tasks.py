@@ -143,6 +143,14 @@ def _doctor(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     return report.text()
 
 
+def _setup(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    """Set up again: every shipped wheel checked and unpacked anew, the configured optional features installed
+    (:mod:`plexsync.environment`; a first set-up runs before this module can even be loaded)."""
+    from plexsync.environment import entry
+
+    return entry.repair({"args": args, "server_connection": server})
+
+
 def _match_report(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     from plexsync.tools import doctor, match_report
 
@@ -159,6 +167,7 @@ MODES = {
     "dlq_retry": _dlq_retry,
     "match_report": _match_report,
     "playback": _playback,
+    "setup": _setup,
 }
 
 

@@ -2,7 +2,9 @@
 Plex views show portrait posters ("Poster shape: portrait").
 
 CPU work on bytes, no I/O. Pillow is imported on first use: only a worker
-that cuts posters pays for loading it.
+that cuts posters pays for loading it. A plugin that set itself up from its
+package installs Pillow only when this setting is on (:mod:`plexsync.environment.features`);
+without it the sync fails for good with what to do, never silently uncut.
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ class NotAnImage(ValueError):
 def cut(image: bytes) -> bytes:
     """The widest 2:3 middle part of ``image``, as JPEG (an image already
     narrower than 2:3 loses its top and bottom instead)."""
-    from PIL import Image, UnidentifiedImageError
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        from plexsync.errors import Permanent
+
+        raise Permanent(
+            "Poster shape: portrait needs Pillow, which is not installed: run the task 'Set up PlexSync' "
+            "(it installs Pillow with pip), then 'Retry dead letters'; or set Poster shape to cover"
+        ) from None
 
     try:
         with Image.open(io.BytesIO(image)) as source:

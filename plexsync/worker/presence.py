@@ -133,6 +133,17 @@ class ConsumerPresence:
         if self.idle_exit is not None:
             self._check_idle(now)
 
+    def outdated(self) -> bool:
+        """Whether this worker runs on packages of another lock than the plugin's now: the plugin was upgraded
+        under it (:mod:`plexsync.environment`). It then stops as soon as it is idle, as for *Worker mode*
+        external, and the next hook starts a worker from the new set-up."""
+        from plexsync.environment.activate import lock_digest
+        from plexsync.environment.layout import ENV_DIGEST
+        from plexsync.hookenv import PLUGIN_DIR
+
+        started_on = os.environ.get(ENV_DIGEST)
+        return bool(started_on) and lock_digest(PLUGIN_DIR) not in (None, started_on)
+
     def _check_idle(self, now: float) -> None:
         from plexsync.worker import heartbeat
 
@@ -142,7 +153,7 @@ class ConsumerPresence:
             return
         if self._idle_since is None:
             self._idle_since = now
-        idle_for = self.idle_exit()
+        idle_for = 0.0 if self.outdated() else self.idle_exit()
         if now - self._idle_since < idle_for:
             return
         # Hand over first, then look once more: a hook that enqueued before
@@ -152,7 +163,8 @@ class ConsumerPresence:
             self._idle_since = None
             return
         self.stopping = True
-        log.info("idle for %.0f s: stopping; the next queued sync starts a worker again", idle_for)
+        why = "PlexSync was upgraded: stopping" if self.outdated() else f"idle for {idle_for:.0f} s: stopping"
+        log.info("%s; the next queued sync starts a worker again", why)
         heartbeat.clear()
         self.on_beat()
         self._stop()
