@@ -269,7 +269,7 @@ class SceneFacts:
             rows.append(
                 (
                     "dead letter",
-                    f"#{letter.letter_id} {letter.error}: {letter.message} ({letter.attempts} attempts, "
+                    f"#{letter.letter_id} {letter.error}: {letter.message} ({letter.attempts} attempt(s), "
                     f"last {when(letter.last_failed_at, self.now)}); 'Retry dead letters' or Sync now tries again",
                 )
             )
