@@ -23,7 +23,7 @@
  * - components/Scenes/SceneDetails/Scene.tsx: the scene page's tab bar is
  *   wrapped in the container component "ScenePage.Tabs" and its panes in
  *   "ScenePage.TabContent", both given the page's props (props.scene); they
- *   render only props.children. Stash's own example plugin
+ *   render only props.children (both since v0.28, stashapp/stash#5703). Stash's own example plugin
  *   (pkg/plugin/examples/react-component) adds a tab through these two.
  *   A Tab.Pane renders its children while hidden, so the panel asks the plugin
  *   when the page opens, once, and the tab title shows the state at a glance.
