@@ -162,11 +162,14 @@ def _scene_id(args: dict[str, Any]) -> str:
     return str(int(text))
 
 
-def _panel(args: dict[str, Any], server: dict[str, Any] | None, start_worker: bool = False) -> dict[str, Any]:
+def _panel(args: dict[str, Any], server: dict[str, Any] | None, queued: bool = False) -> dict[str, Any]:
+    """The panel's facts; a worker is started (auto mode) when work for the scene
+    waits and none runs, as after a hook."""
     from plexsync.tools import inspect
 
     facts = inspect.gather(_scene_id(args))
-    facts.worker = inspect.worker_fact(server, work=bool(facts.job.states), start=start_worker)
+    waits = queued or bool(facts.job.states)
+    facts.worker = inspect.worker_fact(server, work=waits, start=True)
     return facts.panel()
 
 
@@ -184,7 +187,7 @@ def _scene_sync(args: dict[str, Any], server: dict[str, Any] | None) -> dict[str
     scene_id = _scene_id(args)
     requested_at = time.time()
     enqueue_scene(scene_id, priority=PRIORITY_EDIT)
-    return {**_panel(args, server, start_worker=True), "requested_at": requested_at}
+    return {**_panel(args, server, queued=True), "requested_at": requested_at}
 
 
 def _scene_copy(args: dict[str, Any], server: dict[str, Any] | None) -> dict[str, Any]:
@@ -196,7 +199,7 @@ def _scene_copy(args: dict[str, Any], server: dict[str, Any] | None) -> dict[str
     _scene_id(args)
     requested_at = time.time()
     sync_playback()
-    return {**_panel(args, server, start_worker=True), "requested_at": requested_at}
+    return {**_panel(args, server, queued=True), "requested_at": requested_at}
 
 
 MODES = {

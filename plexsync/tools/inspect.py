@@ -482,10 +482,11 @@ def _playback(scene_id: str) -> PlaybackFact:
 
 
 def worker_fact(server_connection: Any = None, work: bool = False, start: bool = False) -> WorkerFact:
-    """Is a worker running, and does the scene page need to say something about it?
+    """Is a worker running, and does the user need to hear about it?
 
-    ``start``: in auto mode, start one when ``work`` waits and none is alive (as
-    a hook or task does after queuing)."""
+    ``start`` (the scene page): as a hook or task does after queuing, start a
+    worker in auto mode when ``work`` waits and none is alive; in external mode
+    the warning is the one Stash's log shows. Without it (the CLI) nothing is started."""
     from plexsync import hookenv
     from plexsync.worker import autostart, health, heartbeat
 
@@ -494,11 +495,13 @@ def worker_fact(server_connection: Any = None, work: bool = False, start: bool =
         mode = hookenv.worker_mode(snapshot.get("settings"))
     except hookenv.ConfigError as exc:
         return WorkerFact(heartbeat.alive(), hookenv.WORKER_MODES[0], str(exc))
-    note = autostart.ensure_worker(mode, server_connection, work) if start else None
-    alive = heartbeat.alive()
-    if note is None and not alive and mode != "auto":
+    if start:
+        note = autostart.ensure_worker(mode, server_connection, work)
+    elif mode != "auto" and not heartbeat.alive():
         note = (
-            "the PlexSync worker is not running (worker mode external): syncs wait until it is started, "
-            "e.g. `python3 run.py worker` in the plugin folder"
+            f"no worker is running (worker mode {mode}): syncs wait in the queue until you start it, "
+            f"e.g. `python3 run.py worker` in {hookenv.PLUGIN_DIR}"
         )
-    return WorkerFact(alive, mode, note)
+    else:
+        note = None
+    return WorkerFact(heartbeat.alive(), mode, note)
