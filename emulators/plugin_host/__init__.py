@@ -1,11 +1,13 @@
 """Stash's plugin runner, for one plugin folder, wired to the Stash emulator.
 
 It does with a plugin folder what Stash does (``pkg/plugin``): loads the
-manifest strictly, starts one process per task run or hook firing with the
-same command line, environment, working directory and stdin document, reads
-its output and logs the same way, and, once :meth:`PluginHost.attach` ed,
-runs hooks synchronously inside the Stash emulator's mutations so that the
-edit's HTTP answer waits for them, as a real Stash user's edit does.
+manifest strictly, starts one process per task run, hook firing or UI
+operation with the same command line, environment, working directory and
+stdin document, reads its output and logs the same way, and, once
+:meth:`PluginHost.attach` ed, runs hooks synchronously inside the Stash
+emulator's mutations so that the edit's HTTP answer waits for them, as a
+real Stash user's edit does; the emulator then also serves the plugin's UI
+files and answers ``runPluginOperation`` with it.
 """
 
 from __future__ import annotations
@@ -170,6 +172,14 @@ class PluginHost:
     def run_task(self, task_name: str, args: dict[str, Any] | None = None) -> Invocation:
         return self.start_task(task_name, args).wait()
 
+    # -- operations (the UI's runPluginOperation) ---------------------------
+    def run_operation(self, args: dict[str, Any] | None = None) -> Invocation:
+        """``runPluginOperation(plugin_id, args)``: one run with ``args`` exactly as
+        given (no task, no default args: ``RunPlugin`` in ``pkg/plugin/plugins.go``),
+        waited for; Stash answers the mutation with its ``output``, or its ``error``
+        as the GraphQL error."""
+        return self._start("operation", Operation(name="runPluginOperation"), dict(args or {})).wait()
+
     # -- hooks --------------------------------------------------------------
     def fire_hook(
         self,
@@ -198,11 +208,14 @@ class PluginHost:
         """
         self._previous = self.stash.on_mutation
         self.stash.on_mutation = self._on_mutation
+        self.stash.plugins[self.plugin_id] = self  # its UI files and runPluginOperation, as a loaded plugin's
 
     def detach(self) -> None:
         if self.stash.on_mutation == self._on_mutation:
             self.stash.on_mutation = self._previous
         self._previous = None
+        if self.stash.plugins.get(self.plugin_id) is self:
+            del self.stash.plugins[self.plugin_id]
 
     def _on_mutation(
         self, hook_type: str, object_id: int, input: dict[str, Any] | None, input_fields: list[str] | None

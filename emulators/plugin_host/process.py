@@ -52,7 +52,7 @@ class LogLine:
 class Invocation:
     """What Stash saw of one plugin process: its input, output, logs and fate."""
 
-    kind: str  # "hook" | "task"
+    kind: str  # "hook" | "task" | "operation" (runPluginOperation, from the UI)
     name: str
     stdin: dict[str, Any]
     command: list[str]

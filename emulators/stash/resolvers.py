@@ -623,6 +623,62 @@ def _activity_saved(info: GraphQLResolveInfo, mutation: str, scene_id: int) -> N
 RESOLVERS["Mutation"]["sceneAddPlay"] = scene_add_play
 RESOLVERS["Mutation"]["sceneSaveActivity"] = scene_save_activity
 
+
+# -- plugins: the UI's list, and its operations --------------------------------------
+def _is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
+
+def plugin_paths(plugin_id: str, ui: Mapping[str, Any], base_url: str) -> dict[str, list[str] | None]:
+    """``pluginURLBuilder`` (internal/api/resolver_model_plugin.go): external URLs as
+    given, then the one URL serving every local file concatenated; None when neither."""
+    paths: dict[str, list[str] | None] = {}
+    for kind in ("javascript", "css"):
+        entries = list(ui.get(kind) or ())
+        served = [f"{base_url}/plugin/{plugin_id}/{kind}"]
+        paths[kind] = [e for e in entries if _is_url(e)] + served if entries else None
+    return paths
+
+
+def plugins(_: None, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
+    """The loaded plugins (those a plugin host attached), as the UI's plugin loader reads them."""
+    ctx = _ctx(info)
+    found = []
+    for host in list(getattr(ctx.state, "plugins", {}).values()):
+        manifest = host.manifest
+        found.append(
+            {
+                "id": manifest.id,
+                "name": manifest.name or manifest.id,
+                "description": manifest.description,
+                "url": manifest.url,
+                "version": manifest.version,
+                "enabled": True,
+                "requires": list(manifest.ui.get("requires") or ()),
+                "paths": plugin_paths(manifest.id, manifest.ui, ctx.base_url),
+            }
+        )
+    return found
+
+
+def run_plugin_operation(_: None, info: GraphQLResolveInfo, plugin_id: str, args: Any = None) -> Any:
+    """``RunPlugin`` (pkg/plugin/plugins.go): the plugin runs once, synchronously,
+    with ``args`` as given; its ``error`` becomes this field's error, else its
+    ``output`` is the answer (stdout that is not JSON: the raw text)."""
+    host = getattr(_ctx(info).state, "plugins", {}).get(plugin_id)
+    if host is None:
+        raise ValueError(f"plugin {plugin_id} not found")
+    if args is not None and not isinstance(args, dict):
+        raise ValueError(f"{_go_type(args)} is not a map")
+    invocation = host.run_operation(args or {})
+    if invocation.error is not None:
+        raise RuntimeError(invocation.error)
+    return invocation.output if invocation.raw_output is None else invocation.raw_output
+
+
+RESOLVERS["Query"]["plugins"] = plugins
+RESOLVERS["Mutation"]["runPluginOperation"] = run_plugin_operation
+
 #: Every field of a scene, as ``StashEmulator.scene`` returns it.
 FULL_SCENE_SELECTION = """
   id title code details director urls date rating100 organized created_at updated_at

@@ -1,8 +1,9 @@
 """StashEmulator: the HTTP face of the emulated Stash and its seeding API.
 
 Routes: ``POST /graphql``, ``GET /scene/<id>/screenshot``,
-``GET /performer/<id>/image``, ``GET /studio/<id>/image`` and ``/login``;
-anything else is 404. Every route but ``/login`` passes the same credential
+``GET /performer/<id>/image``, ``GET /studio/<id>/image``, ``/login``, and the
+web face (:mod:`.webui`: a scene page that loads attached plugins' UI files,
+``/plugin/<id>/javascript|css|assets``); anything else is 404. Every route but ``/login`` passes the same credential
 check (see :mod:`.auth`).
 
 Seeding is direct Python (``add_*``/``update_scene``/``destroy_scene``): it
@@ -23,7 +24,7 @@ from typing import Any
 from graphql import GraphQLSchema, graphql_sync
 
 from ..http import EmulatorServer, FaultRule, Request, Response
-from . import auth, graphql_http, images, resolvers
+from . import auth, graphql_http, images, resolvers, webui
 from .model import Library, LibraryError, utc_now
 from .query import SceneQueries
 
@@ -54,6 +55,9 @@ class StashEmulator(EmulatorServer):
         #: Stash hook (Stash fires none for them): a test's handle on the moment
         #: a write has landed but its client has not heard so yet.
         self.on_activity: Callable[[str, int], None] | None = None
+        #: Plugin hosts attached to this Stash (emulators.plugin_host), by plugin id:
+        #: their UI files are served and runPluginOperation runs them.
+        self.plugins: dict[str, Any] = {}
         self._credentials = auth.Credentials(api_key)
         self._in_flight = threading.local()
 
@@ -248,6 +252,14 @@ class StashEmulator(EmulatorServer):
             return self._graphql(request)
         if request.path.startswith(auth.LOGIN_PATH):
             return auth.login_page()
+        if request.method in ("GET", "HEAD"):
+            if webui.is_page(request.path):
+                return webui.page()
+            if request.path.startswith("/emulator-ui/"):
+                return webui.emulator_file(request.path.removeprefix("/emulator-ui/"))
+            served = webui.plugin_file(self.plugins, request.path)
+            if served is not None:
+                return served
         match = _IMAGE_ROUTE.match(request.path)
         if match and request.method in ("GET", "HEAD"):
             kind = match.group(1) or match.group(3)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 _DRIVE = re.compile(r"^[A-Za-z]:(?:[\\/]|$)")
@@ -206,6 +207,22 @@ def suggest_rule(stash_path: str, plex_path: str) -> Rule | None:
     if not stash_prefix or not plex_prefix:
         return None
     return Rule(stash_prefix, plex_prefix)
+
+
+def nearest_by_folders(stash_path: str, candidates: Iterable[str]) -> str | None:
+    """The candidate (a Plex file of the same name) sharing the most trailing
+    names with ``stash_path``: the one a path rule most likely should lead to."""
+    names = split(stash_path).parts
+
+    def shared(candidate: str) -> int:
+        other = split(candidate).parts
+        count = 0
+        while count < min(len(names), len(other)) and names[-1 - count] == other[-1 - count]:
+            count += 1
+        return count
+
+    ranked = sorted(candidates, key=lambda c: (-shared(c), c))
+    return ranked[0] if ranked else None
 
 
 def _nfc(name: str) -> str:

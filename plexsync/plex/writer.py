@@ -105,6 +105,10 @@ class PlexWriter:
         return f"{self._server.friendlyName}, version {self._server.version}"
 
     @property
+    def friendly_name(self) -> str:
+        return self._server.friendlyName
+
+    @property
     def machine_identifier(self) -> str:
         """The server's identity, which stays when its address changes."""
         return self._server.machineIdentifier

@@ -134,7 +134,7 @@ def _report(payload: dict[str, Any], fresh: bool, queued: bool) -> None:
         log("warning", _one_line("PlexSync: " + "; ".join(notes)))
 
 
-def run(payload: dict[str, Any]) -> str:
+def run(payload: dict[str, Any]) -> Any:
     args = payload["args"]
     if "hookContext" in args:
         from plexsync import hooks

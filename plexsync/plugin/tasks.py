@@ -158,6 +158,58 @@ def _match_report(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     return match_report.run(access.connection if access else None)
 
 
+def _scene_id(args: dict[str, Any]) -> str:
+    """``args.scene_id`` as Stash's URLs show it (a whole number), or a one-line refusal."""
+    from plexsync.plugin.protocol import PluginInputError
+
+    raw = args.get("scene_id")
+    text = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 2**63):
+        shown = repr(raw)[:40] if raw is not None else "missing"
+        raise PluginInputError(f"args.scene_id is not a scene id ({shown}; scene ids are whole numbers)")
+    return str(int(text))
+
+
+def _panel(args: dict[str, Any], server: dict[str, Any] | None, queued: bool = False) -> dict[str, Any]:
+    """The panel's facts; a worker is started (auto mode) when work for the scene
+    waits and none runs, as after a hook."""
+    from plexsync.tools import inspect
+
+    facts = inspect.gather(_scene_id(args))
+    waits = queued or bool(facts.job.states)
+    facts.worker = inspect.worker_fact(server, work=waits, start=True)
+    return facts.panel()
+
+
+def _scene_panel(args: dict[str, Any], server: dict[str, Any] | None) -> dict[str, Any]:
+    """The scene page's panel: what PlexSync knows of the scene, from its own
+    state (no Plex request, no Stash request: the page costs one plugin run)."""
+    return _panel(args, server)
+
+
+def _scene_sync(args: dict[str, Any], server: dict[str, Any] | None) -> dict[str, Any]:
+    """The panel's "Sync now": queue the scene's sync (as an edit does), make
+    sure a worker takes it, and answer the panel as it is now."""
+    from plexsync.tasks import PRIORITY_EDIT, enqueue_scene
+
+    scene_id = _scene_id(args)
+    requested_at = time.time()
+    enqueue_scene(scene_id, priority=PRIORITY_EDIT)
+    return {**_panel(args, server, queued=True), "requested_at": requested_at}
+
+
+def _scene_copy(args: dict[str, Any], server: dict[str, Any] | None) -> dict[str, Any]:
+    """The panel's "Copy from Plex now": queue a copy of the plays, resume
+    points and ratings made in Plex (all scenes: one pass over Plex's history),
+    make sure a worker takes it, and answer the panel as it is now."""
+    from plexsync.tasks import sync_playback
+
+    _scene_id(args)
+    requested_at = time.time()
+    sync_playback()
+    return {**_panel(args, server, queued=True), "requested_at": requested_at}
+
+
 MODES = {
     "sync_all": _sync_all,
     "force_sync_all": _force_sync_all,
@@ -170,18 +222,29 @@ MODES = {
     "setup": _setup,
 }
 
+#: What the scene page's PlexSync tab (``ui/plexsync.js``) asks through
+#: ``runPluginOperation``; no Tasks-page button: each needs the scene's id.
+OPERATIONS = {
+    "scene_panel": _scene_panel,
+    "scene_sync": _scene_sync,
+    "scene_copy": _scene_copy,
+}
+
 
 #: Tasks whose output is a health report with one warning per problem, or
 #: that wrote the generic one-line health warning already ("sync all", before
 #: it follows the run): the warning after the task would say the same twice.
-REPORTS_ITS_OWN_PROBLEMS = frozenset({"status", "doctor", "sync_all"})
+#: The scene page's panel modes say in their answer what the worker is up to
+#: (a warning in Stash's log on every scene page opened would drown it).
+REPORTS_ITS_OWN_PROBLEMS = frozenset({"status", "doctor", "sync_all", "scene_panel", "scene_sync", "scene_copy"})
 
 
-def run(mode: str, args: dict[str, Any], server_connection: dict[str, Any] | None = None) -> str:
-    action = MODES.get(mode)
+def run(mode: str, args: dict[str, Any], server_connection: dict[str, Any] | None = None) -> Any:
+    """The mode's output: text for the Tasks-page buttons, a JSON object for the scene page's panel."""
+    action = MODES.get(mode) or OPERATIONS.get(mode)
     if action is None:
         from plexsync.plugin.protocol import PluginInputError
 
-        raise PluginInputError(f"unknown task mode {mode[:40]!r} (known: {', '.join(MODES)})")
+        raise PluginInputError(f"unknown task mode {mode[:40]!r} (known: {', '.join([*MODES, *OPERATIONS])})")
     db.open_state(bootstrap)
     return action(args, server_connection)

@@ -349,6 +349,19 @@ class ReliableSqliteStorage(_Coalescing, SqliteStorage):
     def claims(self) -> int:
         return self.sql("select count(*) from claim where queue = ?", (self.name,), results=True)[0][0]
 
+    def states_of(self, identity: str) -> set[str]:
+        """Where jobs of ``identity`` are (its keyword variants included: the same
+        identity followed by ``:``): ``running``, ``queued``, ``held``."""
+        like = identity.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ":%"
+        match = "(job_key = ? or job_key like ? escape '\\')"
+        found = set()
+        params = (self.name, identity, like)
+        if self.sql(f"select 1 from claim where queue = ? and {match} limit 1", params, results=True):
+            found.add("running")
+        rows = self.sql(f"select held_since from task where queue = ? and {match}", params, results=True)
+        found.update("held" if held else "queued" for (held,) in rows)
+        return found
+
     def promote_schedule(self, ts: datetime.datetime, priority_of: Callable[[bytes], float]) -> int:
         """Move due jobs from the schedule into the queue in one transaction
         (a due retry merges with a waiting job of the same identity, and has
@@ -641,6 +654,20 @@ class _ReliableRedisMixin(_Coalescing):
 
     def claims(self) -> int:
         return self.conn.hlen(self._keys()[0])
+
+    def states_of(self, identity: str) -> set[str]:
+        """As the SQLite storage's: ``running``, ``queued``, ``held`` (a scan of
+        the pending and running hashes, matching the identity and its variants)."""
+        _, _, pending, running = self._keys()
+        held = self._burst_keys()[0]
+        glob = "".join(f"\\{ch}" if ch in "*?[]\\" else ch for ch in identity)
+        found = set()
+        for pattern in (glob, glob + ":*"):
+            if next(iter(self.conn.hscan_iter(running, match=pattern, count=1000)), None) is not None:
+                found.add("running")
+            for _, member in self.conn.hscan_iter(pending, match=pattern, count=1000):
+                found.add("held" if self.conn.zscore(held, member) is not None else "queued")
+        return found
 
     def held_count(self) -> int:
         return self.conn.zcard(self._burst_keys()[0])

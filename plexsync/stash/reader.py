@@ -96,6 +96,13 @@ query PlexSyncSceneFiles($filter: FindFilterType) {
 }
 """
 
+#: One scene's files, for ``plexsync inspect`` of a scene PlexSync never synced.
+SCENE_FILES_ONE_QUERY = """
+query PlexSyncOneSceneFiles($id: ID) {
+  findScene(id: $id) { id title files { path size } }
+}
+"""
+
 PLUGIN_SETTINGS_QUERY = """
 query PlexSyncSettings($include: [ID!]) {
   configuration { plugins(include: $include) }
@@ -153,6 +160,7 @@ ALL_QUERIES = (
     SCENES_RANGE_QUERY,
     SCENE_IDS_QUERY,
     SCENE_FILES_QUERY,
+    SCENE_FILES_ONE_QUERY,
     PLUGIN_SETTINGS_QUERY,
     FILTERED_SCENE_IDS_QUERY,
     *OBJECT_IDS_QUERIES.values(),
@@ -317,6 +325,10 @@ class StashReader:
             after = int(scenes[-1]["id"])
             if upto is not None and after >= upto:
                 return
+
+    def files_of(self, scene_id: str) -> dict[str, Any] | None:
+        """``{id, title, files: [{path, size}]}`` of one scene; None when Stash has no such scene."""
+        return self._query(SCENE_FILES_ONE_QUERY, {"id": scene_id}).get("findScene")
 
     def newest_scene_change(self) -> str | None:
         """The ``updated_at`` of the most recently changed scene, as Stash stores it (None: no scenes)."""

@@ -170,12 +170,14 @@ def _models() -> list[type[peewee.Model]]:
         attempts,
         bulkrun,
         freshness,
+        matches,
         outage,
         placement,
         playback,
         reconcile,
         relations,
         scans,
+        servers,
         written,
     )
 
@@ -193,6 +195,8 @@ def _models() -> list[type[peewee.Model]]:
         reconcile.ReconcileState,
         freshness.SceneSync,
         bulkrun.BulkPage,
+        matches.SceneMatch,
+        servers.PlexServerSeen,
     ]
 
 

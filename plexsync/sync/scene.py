@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from plexsync.errors import NotScannedYet, OutsidePlex, Permanent, SyncError
-from plexsync.matching.matcher import WAITING, SceneMatch
-from plexsync.matching.paths import PathMap, path_key
+from plexsync.matching.matcher import FALLBACK, OUTSIDE, WAITING, SceneMatch
+from plexsync.matching.paths import PathMap, nearest_by_folders, path_key, suggest_rule
 from plexsync.plex.writer import PlexTarget, PlexWriter
 from plexsync.stash.reader import StashReader
-from plexsync.state import placement, relations, scans, written
+from plexsync.state import matches, placement, relations, scans, written
 from plexsync.state.written import Written
 from plexsync.sync import portrait
 from plexsync.sync.mapping import (
@@ -133,7 +133,9 @@ def apply_scene(
     found = find(plex, path_map, files, changed_since)
     targets = found.targets
     if not targets:
-        raise unmatched(plex, found)
+        failure = unmatched(plex, found)
+        remember_match(plex, scene_id, found)
+        raise failure
     placement.clear(scene_id)
     desired = desired_state(scene, policy)
     befores = {t.rating_key: {} if force else written.of(t.rating_key) for t in targets}
@@ -154,7 +156,34 @@ def apply_scene(
         if cover:
             written.remember(target.rating_key, {COVER_SOURCE: Written(source, source)})
     relations.remember(scene_id, scene)
+    remember_match(plex, scene_id, found)
     return result
+
+
+def remember_match(plex: PlexWriter, scene_id: str, found: SceneMatch[PlexTarget]) -> None:
+    """Keep where the scene's files were found (written only when that changed:
+    :mod:`plexsync.state.matches`), with the path rule that would reach a
+    same-named Plex file for those found by name only or outside every
+    library (the match report's suggestion, from the index in memory)."""
+    files = []
+    for file in found.files:
+        nearest = rule = None
+        if file.outcome in (FALLBACK, OUTSIDE):
+            nearest = nearest_by_folders(file.stash_path, plex.index.paths_named(file.plex_path))
+            suggested = suggest_rule(file.stash_path, nearest) if nearest else None
+            rule = str(suggested) if suggested else None
+        files.append(
+            matches.FileRecord(
+                stash_path=file.stash_path,
+                plex_path=file.plex_path,
+                outcome=file.outcome,
+                items=tuple(t.rating_key for t in file.targets),
+                sections=tuple((s.id, s.title) for s in file.sections),
+                nearest=nearest,
+                rule=rule,
+            )
+        )
+    matches.record(scene_id, found.outcome, plex.machine_identifier, tuple(files))
 
 
 #: The written-state entry naming where the images came from (see :func:`_cover_source`).

@@ -37,7 +37,7 @@ from plexsync.plex.writer import PlexWriter
 from plexsync.queue.instance import bootstrap
 from plexsync.redact import register_secret
 from plexsync.stash.reader import StashReader
-from plexsync.state import attempts, bulkrun, db, freshness, outage, placement, relations
+from plexsync.state import attempts, bulkrun, db, freshness, matches, outage, placement, relations, servers
 from plexsync.sync import bulk
 from plexsync.sync.mapping import field_policy
 from plexsync.sync.scene import sync_scene
@@ -101,6 +101,8 @@ class WorkerContext:
             writer = PlexWriter(
                 settings.plex_url, settings.plex_token, timeout=settings.http_timeout, sections=settings.plex_sections
             )
+            with contextlib.suppress(*db.TRANSIENT):  # only the scene page's link would miss it, until the next build
+                servers.remember(writer.machine_identifier, settings.plex_url, writer.friendly_name)
             with self._lock:
                 self._plex = (identity, writer)
             return writer
@@ -277,6 +279,7 @@ def run_sync_scene(
         except SceneNotFound:
             # Its dead letter says so once; no later fan-out queues it again by what it showed.
             relations.forget_scene(scene_id)
+            matches.forget(scene_id)
             raise
         finally:
             freshness.finished(scene_id)

@@ -464,6 +464,49 @@ def dlq_purge(days: float, yes: bool) -> None:
     click.echo(f"removed {dlq.purge(days)} dead letter(s)")
 
 
+@main.command("inspect", short_help="Everything PlexSync knows about one scene.")
+@click.argument("scene_id")
+@click.option("--json", "as_json", is_flag=True, help="The scene page's panel data, as JSON.")
+def inspect_command(scene_id: str, as_json: bool) -> None:
+    """What PlexSync knows about SCENE_ID, from its own state: the scene's files
+    and its Plex item(s) and how they were matched, what was last written and
+    when, a wait for a Plex scan, a place outside every Plex library (with the
+    path rule that would fix it), a dead letter, a queued or running sync, and
+    the plays, resume point and rating copied from Plex. Plex is not asked;
+    Stash only for the files of a scene PlexSync never looked up."""
+    if not (scene_id.isascii() and scene_id.isdigit() and 0 < int(scene_id) < 2**63):
+        raise click.UsageError(f"not a scene id: {scene_id[:40]} (scene ids are whole numbers, as in Stash's URLs)")
+    _open_state()
+    from plexsync.tools import inspect
+
+    scene_id = str(int(scene_id))
+    facts = inspect.gather(scene_id)
+    facts.worker = inspect.worker_fact()
+    if not facts.files:
+        _add_files_from_stash(facts)
+    click.echo(json.dumps(facts.panel(), indent=2) if as_json else facts.text())
+
+
+def _add_files_from_stash(facts: object) -> None:
+    """One Stash read for the files of a scene PlexSync never looked up; a note when Stash cannot say."""
+    from plexsync.errors import SyncError
+    from plexsync.queue.instance import bootstrap
+    from plexsync.redact import register_secret
+    from plexsync.stash.reader import StashReader
+    from plexsync.tools import inspect
+
+    assert isinstance(facts, inspect.SceneFacts)
+    register_secret(bootstrap.stash_api_key)
+    try:
+        scene = StashReader(bootstrap.stash_connection, timeout=30.0).files_of(facts.scene_id)
+    except SyncError as exc:
+        click.echo(f"(Stash could not list the scene's files: {exc.reason})", err=True)
+        return
+    if scene is None:
+        raise click.ClickException(f"Stash has no scene {facts.scene_id}")
+    inspect.add_stash_files(facts, scene)
+
+
 @main.command("match-report")
 def match_report() -> None:
     """How every Stash scene matches its Plex item, with path rules that would fix the misses."""

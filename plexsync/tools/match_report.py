@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from plexsync.matching.matcher import FALLBACK, OUTCOME_ORDER, OUTSIDE, PATH, WAITING, FileMatch
-from plexsync.matching.paths import PathMap, Rule, split, suggest_rule
+from plexsync.matching.paths import PathMap, Rule, nearest_by_folders, suggest_rule
 from plexsync.plex.index import PlexIndex, PlexTarget
 
 STASH_PAGE_SIZE = 1000
@@ -84,23 +84,8 @@ class MatchReport:
         return "\n".join(lines)
 
 
-def _nearest(stash_path: str, candidates: Iterable[str]) -> str | None:
-    """The candidate sharing the most trailing names with ``stash_path``."""
-    names = split(stash_path).parts
-
-    def shared(candidate: str) -> int:
-        other = split(candidate).parts
-        count = 0
-        while count < min(len(names), len(other)) and names[-1 - count] == other[-1 - count]:
-            count += 1
-        return count
-
-    ranked = sorted(candidates, key=lambda c: (-shared(c), c))
-    return ranked[0] if ranked else None
-
-
 def _unmatched(index: PlexIndex, scene_id: str, file: FileMatch[PlexTarget]) -> Unmatched:
-    nearest = _nearest(file.stash_path, index.paths_named(file.plex_path))
+    nearest = nearest_by_folders(file.stash_path, index.paths_named(file.plex_path))
     rule = suggest_rule(file.stash_path, nearest) if nearest else None
     return Unmatched(scene_id, file.outcome, file.stash_path, file.plex_path, nearest, rule)
 

@@ -183,7 +183,8 @@ def assert_no_secrets_leaked(world: World) -> None:
         for path in data_dir.glob("*"):
             places[str(path.relative_to(world.tmp))] = path.read_bytes()
     if "PLEXSYNC_DATABASE_URL" in world.env:
-        for table in ("dead_letter", "outage", "job_attempts", "written_group", "playback_run", "playback_item"):
+        tables = ("dead_letter", "outage", "job_attempts", "written_group", "playback_run", "playback_item")
+        for table in (*tables, "scene_match", "plex_server_seen"):
             places[f"table {table}"] = repr(world.state_rows(table)).encode()
     for place, content in places.items():
         for secret in secrets:
