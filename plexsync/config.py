@@ -421,6 +421,9 @@ def setting_value(
     return setting.parse(key, raw.strip())
 
 
+#: plex.tv, where a Plex account signs in (``PLEXSYNC_PLEX_TV_URL`` replaces it for tests).
+PLEX_TV = "https://plex.tv"
+
 #: The servers ``PLEXSYNC_DATABASE_URL`` may name (peewee's ``playhouse.db_url`` schemes).
 DATABASE_SCHEMES = ("postgresql", "postgres")
 
@@ -452,6 +455,10 @@ class Bootstrap:
     #: Where dead letters and state live when not in ``data_dir``: one database
     #: for every worker and Stash. Its password is a secret (see :meth:`secrets`).
     database_url: str | None = field(default=None, repr=False)
+    #: Where *Link Plex account* signs in (plexapi names ``https://plex.tv`` itself;
+    #: :mod:`plexsync.plex.signin` sends those requests here). Only tests and the
+    #: playground change it, to the plex.tv emulator.
+    plex_tv_url: str = PLEX_TV
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Bootstrap:
@@ -466,6 +473,7 @@ class Bootstrap:
             data_dir=data_dir,
             redis_url=redis_url,
             database_url=_database_url("database_url", database_url) if database_url else None,
+            plex_tv_url=_url("plex_tv_url", env.get(env_name("plex_tv_url")) or PLEX_TV),
         )
 
     def secrets(self) -> list[str]:
@@ -578,5 +586,12 @@ BOOTSTRAP_SETTINGS: tuple[EnvOnly, ...] = (
         "none",
         "with Redis: postgresql://user:password@host:5432/db holds dead letters and state shared by every machine",
         "worker and Stash",
+    ),
+    EnvOnly(
+        "plex_tv_url",
+        "`https://plex.tv`",
+        "where the task Link Plex account signs in to Plex; only the tests and the playground change it "
+        "(to the plex.tv emulator, emulators/plextv)",
+        "Stash",
     ),
 )
