@@ -15,7 +15,7 @@ the one seam is :class:`PlexTvSession`: it sends every request for
 read once in :mod:`plexsync.config`, documented with the other environment
 variables), and plexapi is otherwise untouched: no patched class attribute, no
 global state, nothing different from production but the address. Tests and the
-playground point it at ``emulators/plextv``.
+the demo point it at ``emulators/plextv``.
 
 **Choosing the server.** An explicit choice wins (a name or machine id, the
 task's ``server`` argument), then the server already at the stored Plex URL.

@@ -2,6 +2,8 @@
 
 "Status" and "Doctor" print what ``plexsync status`` and ``plexsync doctor``
 print; each problem they find is also one warning line in Stash's log.
+Before its work every task stores the settings' missing defaults and warns
+about refused values (:mod:`plexsync.plugin.settings_page`).
 Doctor reaches Stash as the task itself does (Stash's address and the task's
 session cookie, from ``server_connection``), Plex with the plugin settings.
 """
@@ -143,6 +145,12 @@ def _doctor(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     return report.text()
 
 
+def _link_plex(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    from plexsync.plugin import link
+
+    return link.run(args, server)
+
+
 def _match_report(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     from plexsync.tools import doctor, match_report
 
@@ -159,6 +167,7 @@ MODES = {
     "dlq_retry": _dlq_retry,
     "match_report": _match_report,
     "playback": _playback,
+    "link_plex": _link_plex,
 }
 
 
@@ -168,6 +177,10 @@ MODES = {
 REPORTS_ITS_OWN_PROBLEMS = frozenset({"status", "doctor", "sync_all"})
 
 
+#: Tasks whose report names every refused setting itself (the task run's warning would repeat it).
+REPORTS_SETTINGS = frozenset({"doctor"})
+
+
 def run(mode: str, args: dict[str, Any], server_connection: dict[str, Any] | None = None) -> str:
     action = MODES.get(mode)
     if action is None:
@@ -175,4 +188,8 @@ def run(mode: str, args: dict[str, Any], server_connection: dict[str, Any] | Non
 
         raise PluginInputError(f"unknown task mode {mode[:40]!r} (known: {', '.join(MODES)})")
     db.open_state(bootstrap)
+    if mode != "link_plex":  # it stores them with the Plex URL and token, in its one write
+        from plexsync.plugin import settings_page
+
+        settings_page.on_task(server_connection, report_refused=mode not in REPORTS_SETTINGS)
     return action(args, server_connection)

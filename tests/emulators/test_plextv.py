@@ -10,6 +10,9 @@ emulator lacks fails here first.
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -19,7 +22,8 @@ from plexapi.myplex import MyPlexAccount, MyPlexPinLogin
 
 from emulators.plextv import Connection, PlexTvEmulator, plex_direct
 from plexsync.plex.signin import HEADERS, PlexTvSession
-from tests.support import SHARED, wait_until
+from tests.emulators.conftest import TOKEN
+from tests.support import REPO, SHARED, wait_until
 
 SPEC = SHARED / "plex-api-spec" / "plex-api-spec.yaml"
 
@@ -176,3 +180,27 @@ def test_the_account_routes_are_plex_tvs_documented_ones() -> None:
         "/api/v2/user",
         "/api/v2/resources",
     ]
+
+
+def test_the_command_line_emulator_lists_a_running_plex_as_the_accounts_server(plex) -> None:
+    """``python -m emulators.plextv``: prints the variable to export and how to enter a code."""
+    command = [sys.executable, "-m", "emulators.plextv", "--server", f"Basement={plex.url}", "--server-token", TOKEN]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        export, how = process.stdout.readline().strip(), process.stdout.readline().strip()
+        url = export.removeprefix("export PLEXSYNC_PLEX_TV_URL=")
+        assert url.startswith("http://127.0.0.1:") and how.startswith("# enter a code as plex.tv/link does: curl")
+        words = shlex.split(how.removeprefix("# enter a code as plex.tv/link does: "))
+        token = next(w for w in words if w.startswith("X-Plex-Token: ")).removeprefix("X-Plex-Token: ")
+        account = MyPlexAccount(token=token, session=PlexTvSession(url), timeout=5)
+        [server] = account.resources()
+        assert (server.name, server.clientIdentifier, server.accessToken) == (
+            "Basement",
+            plex.library.machine_identifier,
+            TOKEN,
+        )
+        assert server.connections[0].uri == plex.url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()
