@@ -105,3 +105,22 @@ def test_a_plex_address_pasted_from_the_browser_is_read_as_the_servers(world: Wo
     edit_scene(world, scene_id, title="Reached through a pasted address")
     wait_until(lambda: world.plex.item(rating_key).title == "Reached through a pasted address", message="sync")
     assert page(world)["plex_url"] == f"127.0.0.1:{port}/web/index.html#!/"  # the user's value, untouched
+
+
+def test_a_refused_value_reaches_stash_log_through_the_hooks_too(world: World):
+    """No task run needed: the worker holds the jobs and the next hooks say why, at warning level."""
+    world.configure_plugin(poster_shape="square")
+    scene_id, rating_key = world.add_scene("refused", title="Refused")
+    before = world.plex.item(rating_key).title
+    world.start_consumer()
+    world.host.attach()
+    line = "'Poster shape' on Stash's plugin page: 'square' is not one of cover, portrait"
+    edits = iter(range(1000))
+
+    def a_hook_warns() -> bool:
+        edit_scene(world, scene_id, title=f"Edit {next(edits)}")
+        return any(line in message for message in world.host.invocations[-1].messages("warning"))
+
+    wait_until(a_hook_warns, timeout=90, interval=1.0, message="the refused value in a hook's warning")
+    assert world.plex.item(rating_key).title == before  # held, not written with a guess
+    assert world.dead_letters() == []  # and not dropped
