@@ -10,8 +10,10 @@ same clients they use against a real Stash and a real Plex.
 
 What it shows, in order:
 
-1. configuration as a user does it: Plex's address, token and path rules on
-   Stash's plugin page, Stash's address and API key in the worker's environment;
+1. configuration as a user does it: the task "Link Plex account" signs in to
+   (emulated) plex.tv by code and fills in Plex's address and token on Stash's
+   plugin page, beside the path rules; Stash's address and API key in the
+   worker's environment;
 2. the "Sync all scenes" task pushing the whole library into Plex;
 3. four scenes edited through Stash's GraphQL API (``sceneUpdate``, what
    Stash's UI sends): each edit fires the plugin's hook, which queues a sync;
@@ -49,6 +51,7 @@ import requests
 from emulators.consumer import REPO, ConsumerProcess, count_rows, poll_until, queued_jobs
 from emulators.library import MAX_SCENES, MIN_SCENES, GeneratedScene, Library, generate_library
 from emulators.plex import PlexEmulator, PlexItem
+from emulators.plextv import Connection, PlexTvEmulator
 from emulators.plugin_host import PluginHost
 from emulators.stash import StashEmulator
 from plexsync.config import PLUGIN_ID
@@ -60,6 +63,7 @@ EDITS = 4
 #: Deadlines of the waits (seconds); with 40 scenes the whole demo takes about 5 s.
 SYNC_ALL_TIMEOUT = 20.0  # plus 1 s per 50 scenes: the worker syncs about 100 a second
 EDITS_TIMEOUT = 20.0
+LINK_TIMEOUT = 30.0
 DRAIN_TIMEOUT = 10.0
 #: Short retries so that failures settle within the demo (defaults: 8 retries from 15 s, doubling).
 RETRY_ENV = {"PLEXSYNC_RETRIES": "2", "PLEXSYNC_RETRY_DELAY": "1", "PLEXSYNC_RETRY_BACKOFF": "1"}
@@ -128,6 +132,7 @@ class World:
     plex: PlexEmulator
     host: PluginHost
     worker: ConsumerProcess
+    plextv: PlexTvEmulator
 
     @property
     def data_dir(self) -> Path:
@@ -175,14 +180,17 @@ def world(tmp: Path, scenes: int, seed: int) -> Iterator[World]:
     lib = generate_library(scenes, seed)
     stash = StashEmulator(api_key=STASH_API_KEY)  # port 0: a free port
     plex = PlexEmulator(token=PLEX_TOKEN)
+    plextv = PlexTvEmulator()  # the account that owns the Plex server, for "Link Plex account"
     host: PluginHost | None = None
     worker: ConsumerProcess | None = None
     try:
         stash.start()
         plex.start()
+        plextv.start()
         lib.seed(stash, plex)
-        # Stash's plugin page: what the worker reads from Stash.
-        stash.set_plugin_settings(PLUGIN_ID, {"plex_url": plex.url, "plex_token": PLEX_TOKEN, "path_map": lib.path_map})
+        plextv.add_server(plex.friendly_name, plex.library.machine_identifier, PLEX_TOKEN, [Connection(plex.url)])
+        # Stash's plugin page: what the worker reads from Stash (Plex's address and token: run() links them).
+        stash.set_plugin_settings(PLUGIN_ID, {"path_map": lib.path_map})
         # The worker's environment: how to reach Stash, where the queue lives.
         data_dir = tmp / "data"
         env = {
@@ -193,9 +201,11 @@ def world(tmp: Path, scenes: int, seed: int) -> Iterator[World]:
             **RETRY_ENV,
         }
         worker = ConsumerProcess(env, tmp / "worker.log")
-        # Stash passes its own environment to every plugin process: the hook finds the queue there.
-        host = PluginHost(REPO, stash, env={"PLEXSYNC_DATA_DIR": str(data_dir)}, stash_dir=tmp / "stash-config")
-        yield World(tmp, lib, stash, plex, host, worker)
+        # Stash passes its own environment to every plugin process: the hook finds the queue there,
+        # "Link Plex account" the (emulated) plex.tv.
+        plugin_env = {"PLEXSYNC_DATA_DIR": str(data_dir), "PLEXSYNC_PLEX_TV_URL": plextv.url}
+        host = PluginHost(REPO, stash, env=plugin_env, stash_dir=tmp / "stash-config")
+        yield World(tmp, lib, stash, plex, host, worker, plextv)
     finally:
         # A second Ctrl-C must not leave the worker running: cleanup is bounded (20 s at most).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -206,6 +216,7 @@ def world(tmp: Path, scenes: int, seed: int) -> Iterator[World]:
             host.detach()
         stash.stop()
         plex.stop()
+        plextv.stop()
 
 
 # -- the library as the demo sees it ------------------------------------------------------
@@ -390,6 +401,26 @@ def print_table(w: World, edits: list[Edit]) -> None:
 # -- the demo ------------------------------------------------------------------------
 
 
+def link_plex(w: World) -> None:
+    """The task "Link Plex account", and the user's part: the code from Stash's log, entered at plex.tv/link."""
+    task = w.host.start_task("Link Plex account")
+    line = wait_for(
+        lambda: next((m for m in task.invocation.messages("info") if "plex.tv/link" in m), None) or task.done,
+        LINK_TIMEOUT,
+        "the code in Stash's log",
+    )
+    codes = w.plextv.state.codes_waiting()
+    if not isinstance(line, str) or not codes:
+        raise DemoFailed(f'the task "Link Plex account" showed no code: {task.invocation.error}')
+    say('      task "Link Plex account" (Stash > Settings > Tasks); Stash\'s log at info:')
+    say(f"        {fit(line.split(' (')[0], WIDTH - 9)}".rstrip())
+    w.plextv.enter_code(codes[0])  # what you do at plex.tv/link, signed in
+    done = task.wait(LINK_TIMEOUT)
+    if done.error:
+        raise DemoFailed(f'the task "Link Plex account" failed: {done.error}')
+    say(f"      code entered at plex.tv/link (emulated): Plex URL {w.plex.url} and Plex token saved on the page")
+
+
 def run(w: World, started: float) -> int:
     lib = w.lib
     scanned = [s for s in lib.scenes if s.scanned]
@@ -402,7 +433,8 @@ def run(w: World, started: float) -> int:
     )
     say()
     say("[1/5] PlexSync configured as a user does it")
-    say(f"      on Stash's plugin page: Plex URL, Plex token, path rules {lib.path_map}")
+    say(f"      on Stash's plugin page: path rules {lib.path_map}")
+    link_plex(w)
     say("      in the worker's environment: PLEXSYNC_STASH_URL, PLEXSYNC_STASH_API_KEY, PLEXSYNC_DATA_DIR")
     say("      (retries shortened for the demo to 2, 1 s apart; by default 8, from 15 s, doubling)")
 

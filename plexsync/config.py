@@ -45,6 +45,49 @@ def _url(key: str, raw: str) -> str:
     return raw.rstrip("/")
 
 
+#: Plex Media Server's own port, for an address given without one.
+PLEX_PORT = 32400
+#: The first path segment of Plex Web (``/web/index.html#!/``) and of Plex's API, where a
+#: pasted address stops being the server's; a path before it (a reverse proxy under a
+#: sub-path) stays.
+_PLEX_PATHS = frozenset({"web", "desktop", "library", "identity", "status", ":"})
+EXAMPLE_PLEX_URL = f"http://192.168.1.10:{PLEX_PORT}"
+
+
+def _plex_url(key: str, raw: str) -> str:
+    """The server's address, from what a user pastes: a browser's Plex Web address
+    (``http://192.168.1.10:32400/web/index.html#!/``), no scheme (``192.168.1.10:32400``),
+    no port (``http://192.168.1.10``). Scheme http and port 32400 unless given (https
+    without a port keeps 443: a reverse proxy or a plex.direct name), query and fragment
+    dropped (a copied XML view's address carries the token there), Plex's own paths
+    dropped. plex.tv's web app (``app.plex.tv``) is not a server: refused, saying what to do."""
+    text = raw.strip()
+    if "://" not in text:
+        text = "http://" + text.lstrip("/")
+    parts = urlsplit(text)
+    host = (parts.hostname or "").lower()
+    if host == "plex.tv" or host.endswith(".plex.tv"):
+        raise ConfigError(
+            f"{env_name(key)}: {parts.scheme}://{host} is Plex's web app, not your Plex server: run the task "
+            f"'Link Plex account', or give the server's own address like {EXAMPLE_PLEX_URL}"
+        )
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(f"{env_name(key)}: {redact(raw)[:80]!r} is not an address like {EXAMPLE_PLEX_URL}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{env_name(key)}: {redact(raw)[:80]!r} has an invalid port") from None
+    netloc = parts.netloc if port or parts.scheme == "https" else f"{parts.netloc}:{PLEX_PORT}"
+    segments = [segment for segment in parts.path.split("/") if segment]
+    kept = []
+    for segment in segments:
+        if segment in _PLEX_PATHS or segment.startswith(":"):
+            break
+        kept.append(segment)
+    path = "/" + "/".join(kept) if kept else ""
+    return f"{parts.scheme}://{netloc}{path}"
+
+
 def _number(kind: type, minimum: float) -> Callable[[str, str], Any]:
     def parse(key: str, raw: str) -> Any:
         try:
@@ -145,13 +188,21 @@ class Setting:
 
 #: The settings a user may edit on Stash's plugin page (the manifest lists the same).
 SYNC_SETTINGS: tuple[Setting, ...] = (
-    Setting("plex_url", _url, None, "Plex URL", "Address of Plex Media Server, e.g. http://192.168.1.10:32400"),
+    Setting(
+        "plex_url",
+        _plex_url,
+        None,
+        "Plex URL",
+        "Address of Plex Media Server, e.g. http://192.168.1.10:32400 (the task Link Plex account fills it in). "
+        "An address copied from the browser is read as the server's: http and port 32400 unless given.",
+    ),
     Setting(
         "plex_token",
         _text,
         None,
         "Plex token",
-        "X-Plex-Token of a Plex admin account (Plex Web: Get Info > View XML shows it in the URL)",
+        "X-Plex-Token of a Plex admin account: the task Link Plex account fills it in (or Plex Web: an item's "
+        "Get Info > View XML shows it in the URL)",
         secret=True,
     ),
     Setting(
@@ -413,13 +464,47 @@ def setting_value(
     if raw is None or raw == "":
         stored = (stash_settings or {}).get(key)
         raw = None if stored is None or stored == "" else str(stored)
+        on_page = raw is not None
+    else:
+        on_page = False
     if raw is None:
         raw = setting.default
     if raw is None:
         where = f"on Stash's plugin page as '{setting.display_name}' or in the environment"
         raise ConfigError(f"{env_name(key)}: not set (set it {where})")
-    return setting.parse(key, raw.strip())
+    try:
+        return setting.parse(key, raw.strip())
+    except ConfigError as exc:
+        if not on_page:
+            raise
+        # Named as the user sees it where they typed it (the variable's name is for the environment).
+        problem = str(exc).removeprefix(f"{env_name(key)}: ")
+        raise ConfigError(f"'{setting.display_name}' on Stash's plugin page: {problem}") from None
 
+
+def invalid_settings(
+    stash_settings: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """One line per setting whose value is refused (each names the setting, where it was
+    set and what it accepts); a required setting that is not set yet is not in the list."""
+    found = []
+    for setting in SYNC_SETTINGS:
+        try:
+            setting_value(setting.key, stash_settings, environ)
+        except ConfigError as exc:
+            if setting.default is None and not _given(setting.key, stash_settings, environ):
+                continue
+            found.append(str(exc))
+    return found
+
+
+def _given(key: str, stash_settings: Mapping[str, Any] | None, environ: Mapping[str, str] | None) -> bool:
+    env = os.environ if environ is None else environ
+    return bool(env.get(env_name(key))) or (stash_settings or {}).get(key) not in (None, "")
+
+
+#: plex.tv, where a Plex account signs in (``PLEXSYNC_PLEX_TV_URL`` replaces it for tests).
+PLEX_TV = "https://plex.tv"
 
 #: The servers ``PLEXSYNC_DATABASE_URL`` may name (peewee's ``playhouse.db_url`` schemes).
 DATABASE_SCHEMES = ("postgresql", "postgres")
@@ -452,6 +537,10 @@ class Bootstrap:
     #: Where dead letters and state live when not in ``data_dir``: one database
     #: for every worker and Stash. Its password is a secret (see :meth:`secrets`).
     database_url: str | None = field(default=None, repr=False)
+    #: Where *Link Plex account* signs in (plexapi names ``https://plex.tv`` itself;
+    #: :mod:`plexsync.plex.signin` sends those requests here). Only the tests and
+    #: the demo change it, to the plex.tv emulator.
+    plex_tv_url: str = PLEX_TV
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Bootstrap:
@@ -466,6 +555,7 @@ class Bootstrap:
             data_dir=data_dir,
             redis_url=redis_url,
             database_url=_database_url("database_url", database_url) if database_url else None,
+            plex_tv_url=_url("plex_tv_url", env.get(env_name("plex_tv_url")) or PLEX_TV),
         )
 
     def secrets(self) -> list[str]:
@@ -578,5 +668,12 @@ BOOTSTRAP_SETTINGS: tuple[EnvOnly, ...] = (
         "none",
         "with Redis: postgresql://user:password@host:5432/db holds dead letters and state shared by every machine",
         "worker and Stash",
+    ),
+    EnvOnly(
+        "plex_tv_url",
+        "`https://plex.tv`",
+        "where the task Link Plex account signs in to Plex; only the tests and the demo change it "
+        "(to the plex.tv emulator, emulators/plextv)",
+        "Stash",
     ),
 )

@@ -58,7 +58,13 @@ def worker_mode(published: Mapping[str, object] | None = None, environ: Mapping[
     environment, then the plugin page as a consumer last published it, then the default."""
     env = os.environ if environ is None else environ
     raw = env.get(env_name("worker_mode"))
-    if not raw:
-        stored = (published or {}).get("worker_mode")
-        raw = None if stored is None or stored == "" else str(stored)
-    return WORKER_MODES[0] if raw is None else choice("worker_mode", raw, WORKER_MODES)
+    if raw:
+        return choice("worker_mode", raw, WORKER_MODES)
+    stored = (published or {}).get("worker_mode")
+    if stored is None or stored == "":
+        return WORKER_MODES[0]
+    try:
+        return choice("worker_mode", str(stored), WORKER_MODES)
+    except ConfigError as exc:  # named as config.setting_value names a value from the plugin page
+        problem = str(exc).removeprefix(f"{env_name('worker_mode')}: ")
+        raise ConfigError(f"'Worker mode' on Stash's plugin page: {problem}") from None

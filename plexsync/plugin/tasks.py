@@ -2,6 +2,8 @@
 
 "Status" and "Doctor" print what ``plexsync status`` and ``plexsync doctor``
 print; each problem they find is also one warning line in Stash's log.
+Before its work every task stores the settings' missing defaults and warns
+about refused values (:mod:`plexsync.plugin.settings_page`).
 Doctor reaches Stash as the task itself does (Stash's address and the task's
 session cookie, from ``server_connection``), Plex with the plugin settings.
 """
@@ -151,6 +153,12 @@ def _setup(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     return entry.repair({"args": args, "server_connection": server})
 
 
+def _link_plex(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    from plexsync.plugin import link
+
+    return link.run(args, server)
+
+
 def _match_report(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     from plexsync.tools import doctor, match_report
 
@@ -220,6 +228,7 @@ MODES = {
     "match_report": _match_report,
     "playback": _playback,
     "setup": _setup,
+    "link_plex": _link_plex,
 }
 
 #: What the scene page's PlexSync tab (``ui/plexsync.js``) asks through
@@ -239,6 +248,10 @@ OPERATIONS = {
 REPORTS_ITS_OWN_PROBLEMS = frozenset({"status", "doctor", "sync_all", "scene_panel", "scene_sync", "scene_copy"})
 
 
+#: Tasks whose report names every refused setting itself (the task run's warning would repeat it).
+REPORTS_SETTINGS = frozenset({"doctor"})
+
+
 def run(mode: str, args: dict[str, Any], server_connection: dict[str, Any] | None = None) -> Any:
     """The mode's output: text for the Tasks-page buttons, a JSON object for the scene page's panel."""
     action = MODES.get(mode) or OPERATIONS.get(mode)
@@ -247,4 +260,10 @@ def run(mode: str, args: dict[str, Any], server_connection: dict[str, Any] | Non
 
         raise PluginInputError(f"unknown task mode {mode[:40]!r} (known: {', '.join([*MODES, *OPERATIONS])})")
     db.open_state(bootstrap)
+    # Tasks-page tasks only: link_plex stores the defaults with the Plex URL and token, in its one write; the scene
+    # page's operations answer from local state (one plugin run, no more Stash requests: the page must not slow down).
+    if mode in MODES and mode != "link_plex":
+        from plexsync.plugin import settings_page
+
+        settings_page.on_task(server_connection, report_refused=mode not in REPORTS_SETTINGS)
     return action(args, server_connection)

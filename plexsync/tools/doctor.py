@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from plexsync.config import ConfigError, SyncSettings, env_name, setting_value, stash_connection
+from plexsync.config import ConfigError, SyncSettings, env_name, invalid_settings, setting_value, stash_connection
 from plexsync.errors import AuthFailed, Misconfigured, SyncError
 from plexsync.matching.paths import PathMap
 from plexsync.redact import redact, register_secret
@@ -171,11 +171,9 @@ def check_settings(reader: Any, report: Report) -> SyncSettings | None:
     try:
         settings = SyncSettings.resolve(stored)
     except ConfigError as exc:
-        report.add(
-            Finding(
-                "Settings", "FAIL", str(exc), f"fill it in on {PLUGIN_PAGE}, or in the environment", ExitCode.SETTINGS
-            )
-        )
+        # every refused value at once (each line names what the setting accepts), not one per doctor run
+        for problem in dict.fromkeys([str(exc), *invalid_settings(stored)]):
+            report.add(Finding("Settings", "FAIL", problem, _settings_fix(problem), ExitCode.SETTINGS))
         return None
     register_secret(*settings.secrets())
     token_from = env_name("plex_token") if os.environ.get(env_name("plex_token")) else "Stash's plugin page"
@@ -186,6 +184,16 @@ def check_settings(reader: Any, report: Report) -> SyncSettings | None:
         )
     )
     return settings
+
+
+def _settings_fix(problem: str) -> str:
+    if problem.startswith(("PLEXSYNC_PLEX_URL: not set", "PLEXSYNC_PLEX_TOKEN: not set")):
+        return f"run the task Link Plex account in Stash (Settings > Tasks), or fill it in on {PLUGIN_PAGE}"
+    if ": not set" in problem:
+        return f"fill it in on {PLUGIN_PAGE}, or in the environment"
+    if "on Stash's plugin page:" in problem:
+        return f"correct it on {PLUGIN_PAGE}"
+    return "correct or remove that environment variable"
 
 
 # -- Plex ----------------------------------------------------------------------

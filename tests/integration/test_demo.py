@@ -27,6 +27,8 @@ def test_demo_shows_the_edits_reaching_plex():
     assert "before the edit" in output and "after the edit" in output
     for field in ("title", "genres", "actors", "studio", "date", "locked"):
         assert f"\n  {field} " in output, field
+    assert "PlexSync: open plex.tv/link and enter " in output  # Plex URL and token linked by code
+    assert "code entered at plex.tv/link (emulated)" in output
     assert "all edits reached Plex" in output
     assert '"Sync all scenes" synced' in output
     assert "Stash emulator  http://127.0.0.1:" in output

@@ -92,7 +92,7 @@ def test_the_copy_is_off_by_default_and_each_kind_switches():
     stash_page = {"plex_url": "http://plex:32400", "plex_token": "t", "playback_plays": False, "playback_interval": 5}
     settings = SyncSettings.resolve(stash_page, environ={})
     assert (settings.playback_plays, settings.playback_interval) == (False, 5.0)
-    with pytest.raises(ConfigError, match="PLEXSYNC_PLAYBACK_RATINGS: 'maybe' is not on or off"):
+    with pytest.raises(ConfigError, match="'Copy ratings from Plex' on Stash's plugin page: 'maybe' is not on or off"):
         SyncSettings.resolve({**stash_page, "playback_ratings": "maybe"}, environ={})
 
 
