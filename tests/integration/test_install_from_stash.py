@@ -255,8 +255,9 @@ def test_the_source_lists_one_package_whose_zip_holds_the_plugin_and_nothing_of_
     tops = {name.split("/")[0] for name in names}
     assert tops == {
         f"{PLUGIN_ID}.yml", "stash_plugin.py", "huey_config.py", "plexsync", "wheels",
-        "requirements.lock", "requirements-optional.lock", "requirements.txt", "run.py",
+        "requirements.lock", "requirements-optional.lock", "requirements.txt", "run.py", "ui",
     }  # fmt: skip
+    assert {"ui/plexsync.js", "ui/plexsync.css"} <= set(names)  # the scene page's tab, which the manifest's ui names
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
     # every module of the runtime package, and exactly the wheels the lock pins, each with its locked hash
     modules = {path.relative_to(REPO).as_posix() for path in (REPO / "plexsync").rglob("*.py")}
