@@ -78,6 +78,11 @@ def world(disk: SmallDisk, tmp_path: Path) -> Iterator[World]:
     yield from _make_world(tmp_path)
 
 
+def other_lines(invocation: Invocation) -> list[str]:
+    """What Stash's log shows of ``invocation`` beside its error: nothing, for a one-line answer."""
+    return [line.message for line in invocation.logs if line.message != invocation.error]
+
+
 def the_hook(world: World) -> Invocation:
     hook = world.host.invocations[-1]
     assert hook.kind == "hook" and hook.returncode == 0 and not hook.timed_out, hook
@@ -104,7 +109,7 @@ def test_with_a_worker_running_a_full_disk_is_said_in_one_line_and_the_edits_rea
     hook = the_hook(world)
     # One line, naming the folder, what is wrong, what to do; no traceback, no second line, exit 0.
     assert full_line(world.data_dir).fullmatch(hook.error or ""), hook.error
-    assert hook.output is None and hook.logs == [], hook
+    assert hook.output is None and other_lines(hook) == [], hook
     edit_scene(world, second, title="Also edited on a full disk")
     assert full_line(world.data_dir).fullmatch(the_hook(world).error or "")
 
@@ -155,7 +160,14 @@ def test_a_worker_started_on_a_full_disk_waits_then_syncs_what_was_queued_before
         rf"\(\d+ bytes free\); free some space there; {AFTERWARDS}",
         status.error or "",
     ), status
-    assert status.returncode == 0 and status.logs == []
+    assert status.returncode == 0 and other_lines(status) == []
+    cli = plexsync_cli(world, "status")  # no traceback either: one line, exit status 13
+    assert cli.returncode == ExitCode.DATA_FOLDER, cli
+    assert re.fullmatch(
+        rf"Error: cannot open PlexSync's state: the disk holding {re.escape(str(world.data_dir))} is full "
+        rf"\(\d+ bytes free\); free some space there; {AFTERWARDS}\n",
+        cli.stderr,
+    ), cli.stderr
 
     consumer = world.start_consumer()  # returns once its startup ran: it did not crash
     wait_until(lambda: "cannot write the data folder since" in consumer.log(), message="the worker's line")
@@ -207,7 +219,7 @@ def test_auto_mode_the_hook_that_cannot_queue_starts_a_worker_which_catches_up_o
     edit_scene(world, scene_id, title="Edited on a full disk, no worker running")
     [hook] = host.invocations[-1:]
     assert full_line(world.data_dir).fullmatch(hook.error or ""), hook
-    assert hook.logs == []
+    assert other_lines(hook) == []
     [pid] = wait_until(lambda: consumers_on(disk), message="a worker started by the failing hook")
     # The outage outlasts the idle period several times: a worker that stopped when idle would forget it.
     wait_until(lambda: age(pid) > 4 * idle_exit, message="time to pass")
@@ -240,7 +252,7 @@ def test_a_read_only_data_folder_is_said_in_one_line_and_what_was_queued_stays(w
             f"PlexSync: cannot queue the edit: {world.data_dir} is read-only; make it writable again "
             f"(or point PLEXSYNC_DATA_DIR at a writable folder); {AFTERWARDS}"
         ), hook
-        assert hook.output is None and hook.logs == []
+        assert hook.output is None and other_lines(hook) == []
     finally:
         disk.writable()
     world.start_consumer()
