@@ -13,10 +13,11 @@ Measured on a real full file system and a real read-only one
   ``pragma journal_mode`` with ``disk I/O error`` (SQLITE_IOERR_SHMSIZE): the
   ``-shm`` index of a WAL database cannot be made. That is a read failing too,
   so then even ``status`` cannot read the queue; a new database file: SQLITE_FULL there;
-* read-only: opening fails with ``unable to open database file``
-  (SQLITE_CANTOPEN), a connection opened before says ``attempt to write a
-  readonly database`` (SQLITE_READONLY), and creating the folder or a file
-  raises ``OSError`` EROFS;
+* read-only (``mount -o remount,ro``, which the kernel refuses while a
+  process holds a file there open for writing): opening fails with ``unable
+  to open database file`` (SQLITE_CANTOPEN), creating the folder or a file
+  raises ``OSError`` EROFS; a connection SQLite opened read-only says
+  ``attempt to write a readonly database`` (SQLITE_READONLY);
 * peewee raises its own ``OperationalError`` with sqlite3's as its context.
 
 The error alone names no folder and does not tell a full disk from a failing
