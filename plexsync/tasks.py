@@ -67,6 +67,16 @@ def reconcile(task: Task | None = None) -> None:
 
 
 @huey.task(**RETRY_DEFAULTS, context=True)
+def catch_up(since: float, task: Task | None = None) -> None:
+    """Queue a :func:`sync_scene` for every scene Stash changed at or after
+    ``since`` (Unix time): the edits whose hooks could not queue them while
+    the data folder could not be written (plexsync.worker.writes)."""
+    from plexsync.sync import worker
+
+    worker.run_catch_up(since, task)
+
+
+@huey.task(**RETRY_DEFAULTS, context=True)
 def sync_page(
     after: int,
     upto: int | None,
@@ -107,6 +117,7 @@ TASKS_BY_NAME = {
     "sync_playback": sync_playback,
     "sync_related": sync_related,
     "reconcile": reconcile,
+    "catch_up": catch_up,
 }
 
 

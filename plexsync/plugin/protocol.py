@@ -30,6 +30,10 @@ class PluginInputError(ValueError):
     pass
 
 
+class PluginFailure(PluginInputError):
+    """Not the input's fault, yet said the same way: one line, already in the user's words."""
+
+
 class OversizedNumber:
     """A JSON integer too long to be anything Stash sends; kept only to be refused by name."""
 
@@ -134,6 +138,20 @@ def _report(payload: dict[str, Any], fresh: bool, queued: bool) -> None:
         log("warning", _one_line("PlexSync: " + "; ".join(notes)))
 
 
+def _refuse_if_unwritable(exc: Exception, payload: dict[str, Any], doing: str) -> None:
+    """When ``exc`` is the data folder refusing a write (a full or read-only
+    disk), raise the one line that says so (:mod:`plexsync.unwritable`), after
+    making sure a worker will sync the edits made meanwhile once it can write."""
+    from plexsync import hookenv, unwritable
+    from plexsync.worker import autostart
+
+    problem = unwritable.diagnose(exc, hookenv.data_dir())
+    if problem is None:
+        return
+    autostart.start_catching_up(payload.get("server_connection"))
+    raise PluginFailure(problem.line(doing)) from None
+
+
 def run(payload: dict[str, Any]) -> Any:
     args = payload["args"]
     if "hookContext" in args:
@@ -143,6 +161,9 @@ def run(payload: dict[str, Any]) -> Any:
             output = hooks.handle(args["hookContext"])
         except hooks.HookInputError as exc:
             raise PluginInputError(str(exc)) from None
+        except Exception as exc:
+            _refuse_if_unwritable(exc, payload, "cannot queue the edit")
+            raise
         _report(payload, fresh=False, queued=True)
         return output
     if "mode" not in args:
@@ -151,9 +172,13 @@ def run(payload: dict[str, Any]) -> Any:
     mode = args["mode"]
     if not isinstance(mode, str):
         raise PluginInputError("args.mode is not a text (the task's mode in StashPlexSync.yml)")
-    from plexsync.plugin import tasks as plugin_tasks
+    try:
+        from plexsync.plugin import tasks as plugin_tasks  # builds the queue
 
-    output = plugin_tasks.run(mode, args, payload.get("server_connection"))
+        output = plugin_tasks.run(mode, args, payload.get("server_connection"))
+    except Exception as exc:
+        _refuse_if_unwritable(exc, payload, "cannot run the task")
+        raise
     if mode not in plugin_tasks.REPORTS_ITS_OWN_PROBLEMS:
         _report(payload, fresh=True, queued=False)
     return output

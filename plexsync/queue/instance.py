@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from huey import Huey
 
+from plexsync import unwritable
 from plexsync.config import Bootstrap
 from plexsync.queue.reliable import ReliablePriorityRedisHuey, ReliableSqliteHuey
 from plexsync.queue.storage import QUEUE_NAME, storage_options
@@ -20,11 +21,21 @@ __all__ = ["QUEUE_NAME", "bootstrap", "build_huey", "huey"]
 
 
 def build_huey(bootstrap: Bootstrap) -> Huey:
+    """The huey instance; built even when the data folder cannot be written
+    (a full disk: SQLite cannot even open a WAL database nobody holds open),
+    so that a consumer starts and waits for it (:mod:`plexsync.worker.writes`,
+    which checks the schema again) and a task says what is wrong on its first
+    use of the queue, instead of failing at import."""
     # results=False: jobs are fire-and-forget; stored results would pile up
     # forever (huey keeps every result and error until it is read).
     huey_class = ReliablePriorityRedisHuey if bootstrap.redis_url else ReliableSqliteHuey
     storage_class, options = storage_options(str(bootstrap.data_dir), bootstrap.redis_url)
-    return huey_class(QUEUE_NAME, results=False, utc=True, storage_class=storage_class, **options)
+    try:
+        return huey_class(QUEUE_NAME, results=False, utc=True, storage_class=storage_class, **options)
+    except Exception as exc:
+        if not unwritable.is_write_failure(exc):
+            raise
+    return huey_class(QUEUE_NAME, results=False, utc=True, storage_class=storage_class, create_tables=False, **options)
 
 
 bootstrap = Bootstrap.from_env()

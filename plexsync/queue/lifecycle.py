@@ -18,6 +18,10 @@ Once per consumer process the startup hook also starts its presence
 (:mod:`plexsync.worker.presence`): the worker lock, the heartbeat, the health
 snapshot for Stash's log, and, for a consumer the plugin started, the stop
 when idle. The shutdown hook takes the heartbeat away.
+
+A data folder that cannot be written (a full disk) does not stop a consumer
+from starting: it waits, and once the folder can be written it catches up
+(:mod:`plexsync.worker.writes`, :func:`_catch_up`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from typing import Any
 
 from huey import signals
@@ -37,11 +42,21 @@ from plexsync.errors import ItemNotInPlex, SyncError
 from plexsync.queue.instance import bootstrap, huey
 from plexsync.state import attempts, db, outage
 from plexsync.tools import status
-from plexsync.worker import autostart, clock, health, heartbeat, presence
-from plexsync.worker.logs import FailureSummary, configure_consumer_logging, first_quoted, folder_of, reason_pattern
+from plexsync.worker import autostart, clock, health, heartbeat, presence, writes
+from plexsync.worker.logs import (
+    ExpectedFailureFilter,
+    FailureSummary,
+    configure_consumer_logging,
+    first_quoted,
+    folder_of,
+    reason_pattern,
+)
 
 log = logging.getLogger("plexsync.queue.lifecycle")
 summary = FailureSummary(log)
+# huey's scheduler thread starts beside the workers and may log before a startup hook has
+# configured the log's filters (on a full disk its first look at the schedule fails).
+logging.getLogger("huey.consumer.Scheduler").addFilter(ExpectedFailureFilter())
 
 
 def _tracked(task: Task) -> bool:
@@ -86,6 +101,28 @@ def _compile_bytecode() -> None:
         log.info("could not write the plugin's bytecode (%s): hooks compile it", exc)
 
 
+def _catch_up(since: float) -> str:
+    """The data folder can be written again after failing since ``since``:
+    open what could not be opened, put back the jobs whose end could not be
+    recorded, and queue the sync of the scenes changed meanwhile. Every step
+    writes, so a folder still unwritable fails it (and it runs again later)."""
+    from plexsync.tasks import PRIORITY_EDIT, catch_up
+
+    initialize_schema = getattr(huey.storage, "initialize_schema", None)  # SQLite's, when the start could not
+    if initialize_schema is not None:
+        initialize_schema()
+    db.open_state(bootstrap)
+    requeued = huey.recover_orphans() + huey.requeue_unreleased()
+    start = since - writes.MARGIN
+    catch_up(start, priority=PRIORITY_EDIT)
+    again = f"; {requeued} job(s) whose end could not be recorded run again" if requeued else ""
+    return f"queued the sync of every scene changed since {time.strftime('%H:%M:%S', time.localtime(start))}{again}"
+
+
+#: This consumer's memory of a data folder it cannot write.
+failing_writes = writes.FailingWrites(bootstrap.data_dir, _catch_up)
+
+
 def _start_presence() -> None:
     global _presence
     with _presence_lock:
@@ -94,7 +131,11 @@ def _start_presence() -> None:
         threading.Thread(target=_compile_bytecode, name="plexsync-bytecode", daemon=True).start()
         started_by_plugin = os.environ.pop(autostart.ENV_AUTOSTARTED, None) == "1"
         _presence = presence.ConsumerPresence(
-            bootstrap.data_dir, huey, _idle_exit if started_by_plugin else None, on_beat=_publish_health
+            bootstrap.data_dir,
+            huey,
+            _idle_exit if started_by_plugin else None,
+            on_beat=_publish_health,
+            writes=failing_writes,
         ).start()
     log.info("worker started (%s mode): pid %d", _presence.mode, os.getpid())
 
@@ -102,11 +143,15 @@ def _start_presence() -> None:
 @huey.on_startup()
 def on_startup() -> None:
     configure_consumer_logging()
-    db.open_state(bootstrap)
-    outage.probe_now()
-    recovered = huey.recover_orphans()
-    if recovered:
-        log.warning("re-queued %d job(s) left running by a consumer that was killed", recovered)
+    try:
+        db.open_state(bootstrap)
+        outage.probe_now()
+        recovered = huey.recover_orphans()
+        if recovered:
+            log.warning("re-queued %d job(s) left running by a consumer that was killed", recovered)
+    except Exception as exc:
+        if not failing_writes.failed(exc):  # a full data folder: wait for it (the presence tries again)
+            raise
     _start_presence()
     clock.start()
 

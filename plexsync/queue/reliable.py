@@ -38,6 +38,8 @@ class _ReliableHueyMixin:
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         self._claims: dict[str, int] = {}
+        #: Claims whose release failed (the queue could not be written): see :meth:`requeue_unreleased`.
+        self._unreleased: set[int] = set()
         self._claims_lock = threading.Lock()
         self._requeueing = threading.local()
         self.storage.key_of = self.identity_of
@@ -91,11 +93,32 @@ class _ReliableHueyMixin:
         """huey is done with ``task`` (or put it back in the queue itself)."""
         with self._claims_lock:
             claim_id = self._claims.pop(task.id, None)
-        if claim_id is not None:
+        if claim_id is None:
+            return
+        try:
             self.storage.release(claim_id)
+        except Exception:
+            with self._claims_lock:
+                self._unreleased.add(claim_id)
+            raise
 
     def recover_orphans(self) -> int:
         return self.storage.recover()
+
+    def requeue_unreleased(self) -> int:
+        """Put back in the queue the jobs whose claim could not be released (a
+        full disk): the claim is all that is left of a retry huey could not
+        schedule either, and it would keep the scene's next sync waiting
+        forever. Running a finished job again is harmless (a sync writes
+        the current state); dropping one is not."""
+        with self._claims_lock:
+            unreleased = set(self._unreleased)
+        if not unreleased:
+            return 0
+        requeued = self.storage.recover(unreleased)
+        with self._claims_lock:
+            self._unreleased -= unreleased
+        return requeued
 
 
 class ReliableSqliteHuey(_ReliableHueyMixin, SqliteHuey):

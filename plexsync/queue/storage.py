@@ -56,7 +56,7 @@ from huey.storage import PriorityRedisStorage, SqliteStorage
 TYPE_CHECKING = False  # not typing's: the hook loads this module, and typing costs it milliseconds (issue #9)
 if TYPE_CHECKING:
     import datetime
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
     from typing import Any
 
 
@@ -329,13 +329,13 @@ class ReliableSqliteStorage(_Coalescing, SqliteStorage):
         query = "select count(*) from task where queue = ? and held_since is not null"
         return int(self.sql(query, (self.name,), results=True)[0][0])
 
-    def recover(self) -> int:
-        """Put back in the queue every job claimed by a dead process (merged
-        with a waiting job of the same identity, if there is one)."""
+    def recover(self, claim_ids: Collection[int] = ()) -> int:
+        """Put back in the queue every job claimed by a dead process, and those
+        of ``claim_ids`` (merged with a waiting job of the same identity, if there is one)."""
         rows = self.sql("select id, owner, claimed_at from claim where queue = ?", (self.name,), results=True)
         recovered = 0
         for claim_id, owner, claimed_at in rows:
-            if not owner_is_gone(owner, claimed_at):
+            if claim_id not in claim_ids and not owner_is_gone(owner, claimed_at):
                 continue
             with self.db(commit=True) as curs:
                 row = curs.execute("select data, priority, job_key from claim where id = ?", (claim_id,)).fetchone()
@@ -640,13 +640,13 @@ class _ReliableRedisMixin(_Coalescing):
         claims, _, _, running = self._keys()
         self._script(_RELEASE_LUA)(keys=[claims, running], args=[claim_id])
 
-    def recover(self) -> int:
+    def recover(self, claim_ids: Collection[int] = ()) -> int:
         claims, _, pending, running = self._keys()
         held, held_at, _, _ = self._burst_keys()
         recovered = 0
         for claim_id, value in self.conn.hgetall(claims).items():
             owner, claimed_at, _ = bytes(value).split(b"\n", 2)
-            if owner_is_gone(owner.decode(), float(claimed_at)):
+            if int(claim_id) in claim_ids or owner_is_gone(owner.decode(), float(claimed_at)):
                 recovered += self._script(_RECOVER_LUA)(
                     keys=[self.queue_key, claims, pending, running, held, held_at], args=[claim_id]
                 )

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from plexsync.stash.reader import StashReader
+from plexsync.stash.reader import StashReader, stash_time
 from plexsync.state import reconcile as reconcile_state
 from plexsync.state import relations
 
@@ -102,9 +102,7 @@ def reconcile(stash: StashReader, page_size: int, enqueue: Enqueue) -> Reconcile
     at_newest = queued_then
     if newest != since:
         at_newest = set()
-        # an empty watermark: the library was empty at the first run, so every scene is new
-        window = {"updated_at": {"value": since, "value2": newest, "modifier": "BETWEEN"}} if since else {}
-        for page in stash.changed_scenes(window, page_size):
+        for page in _changed_between(stash, since, newest, page_size):
             fresh = [s for s in page if not (s["updated_at"] == since and s["id"] in queued_then)]
             once(s["id"] for s in fresh)
             at_newest.update(s["id"] for s in fresh if s["updated_at"] == newest)
@@ -112,6 +110,45 @@ def reconcile(stash: StashReader, page_size: int, enqueue: Enqueue) -> Reconcile
     orphaned = _vanished(stash, page_size, once)
     reconcile_state.advance(newest, at_newest)
     return ReconcileOutcome(changed, orphaned, newest)
+
+
+def _changed_between(stash: StashReader, since: str, newest: str, page_size: int) -> Iterable[list[dict]]:
+    """The scenes whose updated_at is from ``since`` to ``newest`` (both Stash's
+    text, both included); every scene when ``since`` is empty (an empty library
+    at the reconcile's first run: every scene is new)."""
+    window = {"updated_at": {"value": since, "value2": newest, "modifier": "BETWEEN"}} if since else {}
+    return stash.changed_scenes(window, page_size)
+
+
+@dataclass(frozen=True)
+class CatchUpOutcome:
+    queued: int
+    since: str | None  # Stash's text of the window's start (None: no scene in Stash)
+
+    def describe(self) -> str:
+        if self.since is None:
+            return "catch-up: no scene in Stash"
+        return f"catch-up: queued {self.queued} scene(s) changed since {self.since}"
+
+
+def catch_up(stash: StashReader, since: float, page_size: int, enqueue: Enqueue) -> CatchUpOutcome:
+    """Queue the scenes Stash changed at or after ``since`` (Unix time): the
+    edits whose hooks could not queue them (:mod:`plexsync.worker.writes`).
+
+    The reconcile's window query, over a window of its own: its watermark
+    stays where it is (the changes the reconcile is for are caught by its
+    next run as before). ``since`` is written as Stash writes times, in the
+    zone of its newest change, so that it compares as Stash compares them.
+    """
+    newest = stash.newest_scene_change()
+    if not newest:
+        return CatchUpOutcome(0, None)
+    start = stash_time(since, like=newest)
+    once = _Once(enqueue)
+    if start <= newest:
+        for page in _changed_between(stash, start, newest, page_size):
+            once(s["id"] for s in page)
+    return CatchUpOutcome(len(once.seen), start)
 
 
 def _at(stash: StashReader, moment: str, page_size: int) -> Iterable[list[dict]]:

@@ -339,6 +339,19 @@ def run_reconcile(task: Task | None) -> None:
     _guarded(task, ("stash",), body)
 
 
+def run_catch_up(since: float, task: Task | None) -> None:
+    from plexsync.sync import related
+    from plexsync.tasks import PRIORITY_EDIT, enqueue_scene
+
+    def body(settings: SyncSettings) -> None:
+        outcome = related.catch_up(
+            context.stash(), since, BULK_PAGE_SIZE, lambda scene_id: enqueue_scene(scene_id, priority=PRIORITY_EDIT)
+        )
+        log.info("%s", outcome.describe())
+
+    _guarded(task, ("stash",), body)
+
+
 def queue_reconcile_if_due() -> bool:
     """Queue a reconcile when the interval has passed since the last one started
     (anywhere: the claim is shared state); True when it did.

@@ -52,9 +52,16 @@ def _open_state() -> None:
         from plexsync.queue.instance import bootstrap
     except ConfigError as exc:
         raise Failure(str(exc), ExitCode.SETTINGS) from None
+    from plexsync import unwritable
     from plexsync.state import db
 
-    db.open_state(bootstrap)
+    try:
+        db.open_state(bootstrap)
+    except Exception as exc:
+        problem = unwritable.diagnose(exc, bootstrap.data_dir)
+        if problem is None:
+            raise
+        raise Failure(problem.line("cannot open PlexSync's state"), ExitCode.DATA_FOLDER) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,7 +73,8 @@ def main() -> None:
     Exit status: 0 fine; 3 a setting is missing or invalid; 4 Stash unreachable;
     5 Stash API key missing or refused; 6 Plex unreachable; 7 Plex token refused;
     8 path rules do not match; 9 jobs wait and no worker runs; 10 an outage is
-    open; 11 dead letters; 12 some syncs failed.
+    open; 11 dead letters; 12 some syncs failed; 13 the data folder cannot be
+    written (full or read-only disk).
     """
 
 

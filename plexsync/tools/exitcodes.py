@@ -24,6 +24,7 @@ class ExitCode(enum.IntEnum):
     OUTAGE = 10  # the worker cannot reach Plex or Stash right now
     DEAD_LETTERS = 11  # some syncs failed for good
     SYNC_FAILED = 12  # `plexsync sync`: some scenes failed
+    DATA_FOLDER = 13  # the data folder cannot be written (its disk is full or read-only)
 
     @property
     def meaning(self) -> str:
@@ -43,6 +44,7 @@ _MEANINGS = {
     ExitCode.OUTAGE: "the worker cannot reach Plex or Stash",
     ExitCode.DEAD_LETTERS: "some syncs failed for good (dead letters)",
     ExitCode.SYNC_FAILED: "some scenes failed to sync",
+    ExitCode.DATA_FOLDER: "the data folder cannot be written (full or read-only disk)",
 }
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from plexsync import dlq
+from plexsync import dlq, unwritable
 from plexsync.queue.storage import HOLD
 from plexsync.tools.exitcodes import ExitCode, worst
 
@@ -94,6 +94,10 @@ class Status:
     last_reconcile: float | None = None
     #: Of the queued jobs, those held while a burst of edits goes on (plexsync.queue.storage).
     held: int = 0
+    #: The data folder's disk when it is full or read-only (plexsync.unwritable), and since when
+    #: (the last beat of a worker still running: its writes failed from then on; None: unknown).
+    data_folder: unwritable.Unwritable | None = None
+    data_folder_since: float | None = None
     now: float = field(default_factory=time.time)
 
     @property
@@ -102,6 +106,15 @@ class Status:
 
     def problems(self) -> list[Problem]:
         found = []
+        if self.data_folder is not None:
+            since = f" since {_when(self.data_folder_since, self.now)}" if self.data_folder_since else ""
+            found.append(
+                Problem(
+                    ExitCode.DATA_FOLDER,
+                    f"the data folder cannot be written{since}: {self.data_folder.what()}; "
+                    f"{self.data_folder.fix()}; edits made meanwhile are synced once it can be written again",
+                )
+            )
         if not self.worker_alive and self.waiting:
             found.append(
                 Problem(
@@ -193,7 +206,7 @@ class Status:
 
 def collect() -> Status:
     """Read everything the report shows (the state database must be open)."""
-    from plexsync.queue.instance import huey
+    from plexsync.queue.instance import bootstrap, huey
     from plexsync.state import outage, reconcile
     from plexsync.worker import heartbeat
 
@@ -203,6 +216,16 @@ def collect() -> Status:
         for row in outage.Outage.select().order_by(outage.Outage.service)
     ]
     last = huey.get(LAST_SUCCESS_KEY, peek=True)
+    beat = heartbeat.read()
+    folder = unwritable.check(bootstrap.data_dir)
+    # A worker that cannot write cannot beat: one still running that missed a beat wrote last
+    # when its writes began to fail (it tries every beat).
+    stuck = (
+        folder is not None
+        and beat is not None
+        and time.time() - float(beat.get("beat_at", 0)) > heartbeat.BEAT_INTERVAL
+        and _running_here(beat)
+    )
     return Status(
         queued=huey.pending_count(),
         held=huey.storage.held_count(),
@@ -212,12 +235,31 @@ def collect() -> Status:
         newest_letter=dlq.describe(letters[0]) if letters else None,
         outages=rows,
         last_success=last if isinstance(last, dict) else None,
-        worker=heartbeat.read(),
-        worker_alive=heartbeat.alive(),
+        worker=beat,
+        worker_alive=heartbeat.alive() or stuck,
         location=queue_location(),
         playback=playback_report(),
         last_reconcile=reconcile.last_finished(),
+        data_folder=folder,
+        data_folder_since=float(beat["beat_at"]) if stuck and beat else None,
     )
+
+
+def _running_here(beat: dict[str, Any] | None) -> bool:
+    """True when the consumer that wrote ``beat`` still runs on this machine."""
+    import os
+    import socket
+
+    pid = beat.get("pid") if beat else None
+    if not beat or beat.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def playback_report() -> list[dict[str, Any]]:

@@ -66,6 +66,8 @@ LOG_ROTATE_BYTES = 10 * 1024 * 1024
 #: Internal hand-over from the starting hook to its consumer (not settings, hence the leading underscore).
 ENV_LOCK_FD = "_PLEXSYNC_WORKER_LOCK_FD"
 ENV_AUTOSTARTED = "_PLEXSYNC_WORKER_AUTOSTARTED"
+#: From a hook that could not write the queue to the worker it starts: when (see :func:`start_catching_up`).
+ENV_FAILED_AT = "_PLEXSYNC_WRITES_FAILED_AT"
 #: The consumer's options; ``python3 run.py worker`` uses the same (a test checks it).
 #: -m 1: an idle worker still picks up a new edit within a second.
 CONSUMER_OPTIONS = ("-w", "4", "-k", "thread", "-m", "1")
@@ -195,3 +197,37 @@ def ensure_worker(mode: str, server_connection: Any, work: bool) -> str | None:
         )
     finally:
         os.close(fd)
+
+
+def start_catching_up(server_connection: Any) -> None:
+    """After a hook or task could not write the queue (a full or read-only data folder), in auto mode.
+
+    A running worker notices the failing writes itself (:mod:`plexsync.worker.writes`).
+    When none runs, start one, told when this write failed: nothing else
+    remembers the edit, and once the folder can be written that worker syncs
+    every scene changed since then. Quiet when it cannot: a read-only folder
+    takes no lock file and no log, and the hook's answer already says what is wrong.
+    """
+    import time
+
+    from plexsync import hookenv
+
+    try:
+        mode = hookenv.worker_mode(_published_settings())
+        if mode == "auto":
+            os.environ[ENV_FAILED_AT] = repr(time.time())  # spawn() passes this process's environment on
+            ensure_worker(mode, server_connection, work=True)
+    except Exception:
+        pass
+
+
+def _published_settings() -> dict[str, Any] | None:
+    """The settings the last worker published, when the queue can still be read (a running worker holds it open)."""
+    from plexsync.queue import producer
+    from plexsync.worker import health
+
+    try:
+        snapshot = producer.peek(health.KEY)
+    except Exception:
+        return None
+    return snapshot.get("settings") if isinstance(snapshot, dict) else None

@@ -11,7 +11,9 @@ share its handlers. Every handler gets three filters:
 * :class:`ExpectedFailureFilter` does the same for huey's "Unhandled
   exception" traceback when the exception is a classified failure (a
   :class:`~plexsync.errors.SyncError`, whose reason already says everything).
-  Real bugs keep their traceback;
+  It also demotes the tracebacks of writes the data folder refused (a full
+  disk), which :mod:`plexsync.worker.writes` says once, in words. Real bugs
+  keep their traceback;
 * :class:`RedactingFilter` masks secrets in messages and tracebacks.
 
 :class:`FailureSummary` keeps a wrong path rule from writing one line per
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 
 from plexsync.errors import SyncError
 from plexsync.redact import redact
+from plexsync.unwritable import is_write_failure
 
 #: Repeated failures of one kind are summarised in one line per this many seconds.
 SUMMARY_INTERVAL = 60.0
@@ -68,6 +71,10 @@ class ExpectedFailureFilter(logging.Filter):
             record.args = ()
             record.exc_info = None
             record.exc_text = None
+            return _demote(record)
+        if exc is not None and is_write_failure(exc):
+            # A data folder that cannot be written fails every poll of the queue: the worker
+            # says so once, in words (plexsync.worker.writes), not with a traceback a second.
             return _demote(record)
         return True
 

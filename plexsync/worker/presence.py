@@ -1,5 +1,8 @@
 """A consumer's presence: it holds the worker lock, beats, publishes its health, and stops when idle.
 
+While the data folder cannot be written its beat fails, and the presence
+waits instead of stopping when idle (:mod:`plexsync.worker.writes`).
+
 The hook's side of the same protocol (probe the lock, start a consumer and
 hand the locked descriptor over) and why it is safe are in
 :mod:`plexsync.worker.autostart`. One daemon thread per consumer process,
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from plexsync.worker.autostart import ENV_LOCK_FD, fcntl, lock_path, open_lock
+from plexsync.worker.writes import FailingWrites
 
 log = logging.getLogger("plexsync.worker.presence")
 
@@ -40,12 +44,14 @@ class ConsumerPresence:
         idle_exit: Callable[[], float] | None,
         on_beat: Callable[[], None] = lambda: None,
         stop: Callable[[], None] = lambda: os.kill(os.getpid(), signal.SIGINT),
+        writes: FailingWrites | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.huey = huey
         self.idle_exit = idle_exit
         self.on_beat = on_beat
         self._stop = stop
+        self.writes = writes or FailingWrites(data_dir, lambda since: "nothing to catch up")
         self._fd: int | None = None
         self._idle_since: float | None = None
         self._last_beat = 0.0
@@ -128,8 +134,10 @@ class ConsumerPresence:
             self.hold()
         if now - self._last_beat >= heartbeat.BEAT_INTERVAL:
             self._last_beat = now
-            heartbeat.beat(self.mode)
-            self.on_beat()
+            self.writes.attempt(self._beat)
+        if self.writes.failing:
+            self._idle_since = None  # no idle stop: only this process knows since when edits could not be queued
+            return
         if self.idle_exit is not None:
             self._check_idle(now)
 
@@ -143,6 +151,12 @@ class ConsumerPresence:
 
         started_on = os.environ.get(ENV_DIGEST)
         return bool(started_on) and lock_digest(PLUGIN_DIR) not in (None, started_on)
+
+    def _beat(self) -> None:
+        from plexsync.worker import heartbeat
+
+        heartbeat.beat(self.mode)
+        self.on_beat()
 
     def _check_idle(self, now: float) -> None:
         from plexsync.worker import heartbeat

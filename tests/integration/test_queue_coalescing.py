@@ -381,3 +381,21 @@ def test_a_due_retry_is_not_held(backend: str, tmp_path: Path):
     queue.sync("2")  # the queue is busy
     assert queue.read_schedule() == []  # due jobs are queued by the storage itself
     assert sorted(t.args for t in iter(queue.dequeue, None)) == [("1",), ("2",)]
+
+
+def test_a_claim_that_could_not_be_released_goes_back_in_the_queue_once_it_can_be_written(tmp_path: Path):
+    """A full disk fails the release of a job that ran (and huey's scheduling of its retry): the
+    claim is all that is left of it, and it would hold its scene's next sync back forever."""
+    queue = _with_tasks(_build("sqlite", tmp_path / "q.db"))
+    queue.sync("1", priority=EDIT)
+    running = queue.dequeue()
+    queue.storage.conn.execute("pragma query_only = on")  # SQLite refuses every write, as on a full disk
+    with pytest.raises(sqlite3.OperationalError):
+        queue.release(running)
+    queue.storage.conn.execute("pragma query_only = off")
+    queue.sync("1", priority=EDIT)  # edited meanwhile: waits behind the claim
+    assert queue.storage.claims() == 1 and queue.dequeue() is None
+    assert queue.requeue_unreleased() == 1
+    assert queue.storage.claims() == 0
+    assert waiting(queue) == [("sync", ("1",))]  # merged with the waiting edit: one sync
+    assert queue.requeue_unreleased() == 0

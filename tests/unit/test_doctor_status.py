@@ -72,3 +72,18 @@ def test_status_says_which_queued_jobs_wait_for_a_burst_to_end():
     assert "held" not in _status(queued=3).text()
     line = next(line for line in _status(queued=3, held=2).text().splitlines() if "queued:" in line)
     assert "3 job(s), 2 of them held: scenes synced in the last 5 minutes and edited again" in line
+
+
+def test_status_says_the_data_folder_cannot_be_written_and_since_when_it_is_known():
+    from plexsync.unwritable import FULL, Unwritable
+
+    full = Unwritable("/srv/data", FULL, 0)
+    since = time.mktime((2026, 12, 7, 14, 2, 11, 0, 0, -1))
+    report = _status(queued=2, worker_alive=True, data_folder=full, data_folder_since=since, now=since + 60)
+    assert report.exit_code == ExitCode.DATA_FOLDER
+    assert report.problems()[0].message == (
+        "the data folder cannot be written since 2026-12-07 14:02:11 (60 s ago): the disk holding /srv/data is "
+        "full (0 bytes free); free some space there; edits made meanwhile are synced once it can be written again"
+    )
+    unknown = _status(data_folder=full).problems()[0].message
+    assert unknown.startswith("the data folder cannot be written: the disk holding /srv/data is full")
