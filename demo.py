@@ -524,7 +524,7 @@ def run(w: World, started: float) -> int:
             say(f"  {fit(f'e.g. {example}', WIDTH - 3)}".rstrip())
     else:
         say("  No dead letters: files Plex had not scanned were scanned and synced (failed syncs would wait there).")
-    say('Next: install it for real, README's "Install it from Stash" (docs/install.md).')
+    say('Next: install it for real: the README, "Install it from Stash" (docs/install.md).')
     return 0
 
 
