@@ -135,7 +135,9 @@ def apply_scene(
     if not targets:
         raise unmatched(plex, found)
     placement.clear(scene_id)
-    desired = desired_state(scene, policy)
+    # each item type gets its own fields (a movie's genres are an episode's labels)
+    by_type = {t.item_type: desired_state(scene, policy, t.item_type) for t in targets}
+    desired = by_type[targets[0].item_type]
     befores = {t.rating_key: {} if force else written.of(t.rating_key) for t in targets}
     images: dict[str, str] = {}
     cover = None
@@ -150,7 +152,8 @@ def apply_scene(
     for target in targets:
         before = befores[target.rating_key]
         keep = policy.keep_plex_edits
-        _write(plex, target, desired, cover, images, before, result, force=force, keep_plex_edits=keep)
+        wanted = by_type[target.item_type]
+        _write(plex, target, wanted, cover, images, before, result, force=force, keep_plex_edits=keep)
         if cover:
             written.remember(target.rating_key, {COVER_SOURCE: Written(source, source)})
     relations.remember(scene_id, scene)
