@@ -56,6 +56,11 @@ class StashEmulator(EmulatorServer):
         self.on_activity: Callable[[str, int], None] | None = None
         self._credentials = auth.Credentials(api_key)
         self._in_flight = threading.local()
+        #: Stash's ``external_host`` setting (e.g. ``https://stash.example.com``): when
+        #: set, every URL Stash returns is built on it instead of the request's Host
+        #: (see :meth:`base_url`). It may be an address the worker cannot reach, or one
+        #: that answers a login page.
+        self.external_host: str | None = None
 
     # -- configuration --------------------------------------------------------
     @property
@@ -74,6 +79,20 @@ class StashEmulator(EmulatorServer):
     @clock.setter
     def clock(self, value: Callable[[], datetime] | None) -> None:
         self.library.clock = value or utc_now
+
+    def base_url(self, request: Request | None = None) -> str:
+        """What Stash builds ``paths.screenshot`` and ``image_path`` on, as its
+        ``BaseURLMiddleware`` does (stashapp/stash ``internal/api/server.go``): the
+        scheme (``https`` with TLS or ``X-Forwarded-Proto: https``), the request's
+        ``Host``, and ``X-Forwarded-Prefix`` without its trailing ``/``; with
+        ``external_host`` set, that setting plus the prefix."""
+        if request is None:
+            return self.external_host or self.url
+        prefix = (request.header("x-forwarded-prefix") or "").rstrip("/")
+        if self.external_host:
+            return self.external_host + prefix
+        scheme = "https" if request.header("x-forwarded-proto") == "https" else "http"
+        return f"{scheme}://{request.header('host') or self.url.partition('://')[2]}{prefix}"
 
     @property
     def graphql_url(self) -> str:
@@ -201,7 +220,7 @@ class StashEmulator(EmulatorServer):
     def scene(self, scene_id: str) -> dict[str, Any]:
         """The scene as ``findScene`` returns it, every field selected."""
         query = f"query($id: ID) {{ findScene(id: $id) {{ {resolvers.FULL_SCENE_SELECTION} }} }}"
-        context = resolvers.Context(self, self.url)
+        context = resolvers.Context(self, self.base_url())
         result = graphql_sync(self.schema, query, context_value=context, variable_values={"id": str(scene_id)})
         if result.errors:
             raise LibraryError(result.errors[0].message)
@@ -261,7 +280,7 @@ class StashEmulator(EmulatorServer):
         media_type = (request.header("content-type") or "").split(";")[0].strip().lower()
         if (request.method == "POST" and media_type != graphql_http.JSON) or request.method not in ("GET", "POST"):
             return graphql_http.decode_error("transport not supported")
-        context = resolvers.Context(self, f"http://{request.header('host') or self.url[7:]}", failure)
+        context = resolvers.Context(self, self.base_url(request), failure)
         self._in_flight.session = request.cookies.get("session")
         try:
             if request.method == "GET":

@@ -142,6 +142,8 @@ def apply_scene(
     images: dict[str, str] = {}
     cover = None
     screenshot_url = (scene.get("paths") or {}).get("screenshot")
+    if screenshot_url:
+        screenshot_url = stash.local_url(screenshot_url)  # Stash's external_host may be elsewhere
     source = _cover_source(screenshot_url, desired)
     if source and any(_changed(before.get(COVER_SOURCE), source) for before in befores.values()):
         # None also for Stash's placeholder: then no upload and no lock, so Plex keeps its own images
