@@ -17,7 +17,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from graphql import GraphQLSchema, graphql_sync
@@ -40,11 +40,19 @@ class StashEmulator(EmulatorServer):
     garbage_content_type = "application/json"
 
     def __init__(
-        self, api_key: str | None = None, port: int = 0, host: str = "127.0.0.1", *, windows: bool = False
+        self,
+        api_key: str | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        windows: bool = False,
+        zone: tzinfo = UTC,
     ) -> None:
-        """``windows=True``: a Stash running on Windows (paths like ``D:\\Videos\\a.mp4``)."""
+        """``windows=True``: a Stash running on Windows (paths like ``D:\\Videos\\a.mp4``).
+        ``zone``: the zone of Stash's machine (``zoneinfo.ZoneInfo("Europe/Berlin")``):
+        ``created_at``/``updated_at`` are written and compared as text in it (see :mod:`.model`)."""
         super().__init__(host=host, port=port)
-        self.library = Library(windows=windows)
+        self.library = Library(windows=windows, zone=zone)
         self.scene_queries = SceneQueries(self.library)
         self.schema: GraphQLSchema = resolvers.build()
         #: Called as ``on_mutation(hook_type, object_id, input, input_fields)``.
