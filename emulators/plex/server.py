@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from emulators.http import EmulatorServer, Request, Response
+from emulators.http import EmulatorServer, Request, Response, Upgrade
 
-from . import artwork, edits, render
+from . import artwork, edits, notifications, render
 from .model import SEASON, SECTION_TYPES, SHOW, TYPE_NAMES, Item, Library, PlexItem, Section, under_folder
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error"}
@@ -149,6 +149,10 @@ class PlexEmulator(EmulatorServer):
         #: Edit parameters dropped because the item's type has no such field, as
         #: (ratingKey, field or tag type), in order (see :mod:`.edits`).
         self.ignored_edits: list[tuple[int, str]] = []
+        #: The notification websocket (``/:/websockets/notifications``): its clients and
+        #: every message sent (see :mod:`.notifications`).
+        self.notifications = notifications.Notifications()
+        self._play_sessions: dict[tuple[str, int], int] = {}  # (client, ratingKey) -> sessionKey
 
     def start(self) -> PlexEmulator:
         super().start()
@@ -190,15 +194,49 @@ class PlexEmulator(EmulatorServer):
     # -- playback, as a Plex client would cause it (direct Python) -------------
     def play(self, rating_key: int, at: int | None = None) -> int:
         """The token's account watched the item to the end; returns the history entry's id."""
-        return self.library.play(rating_key, at)
+        entry = self.library.play(rating_key, at)
+        with self.library.lock:
+            duration = sum(m.duration for m in self.library.item(rating_key).media)
+        self._notify_playing(rating_key, "stopped", duration)
+        return entry
 
     def partial_play(self, rating_key: int, offset_ms: int, at: int | None = None) -> None:
         """Playback stopped ``offset_ms`` in: a resume point, no history entry."""
         self.library.partial_play(rating_key, offset_ms, at)
+        self._notify_playing(rating_key, "stopped", offset_ms)
 
     def rate(self, rating_key: int, rating: float | None, at: int | None = None) -> None:
         """The account rated the item 0-10 (None: cleared), as a Plex client's ``/:/rate``."""
         self.library.rate(rating_key, rating, at)
+
+    # -- notifications (the websocket) ------------------------------------------
+    def upgrade(self, request: Request) -> Upgrade | None:
+        """The notification websocket, for a client with the token (others get 401, and
+        every one 404 while ``notifications.enabled`` is off, from :meth:`handle`)."""
+        if request.path.rstrip("/") not in notifications.PATHS or not self._authorised(request):
+            return None
+        return self.notifications.session(request)
+
+    def _notify_playing(self, rating_key: int, state: str, offset_ms: int, client: str = "plexsync-emulator") -> None:
+        """A player's report as Plex relays it (``playing``); ``stopped`` ends its session."""
+        with self.library.lock:
+            key = (client, rating_key)
+            session = self._play_sessions.setdefault(key, len(self._play_sessions) + 1)
+            if state == "stopped":
+                del self._play_sessions[key]
+        self.notifications.publish(notifications.playing(rating_key, state, offset_ms, session, client))
+
+    def _notify_scan(self, section: Section, added: list[int]) -> None:
+        """A section scan as Plex reports it: activity started, each new item created
+        then processed, activity ended."""
+        activity = notifications.new_activity_id()
+        self.notifications.publish(notifications.activity("started", activity, section.key, section.title, 0))
+        for state in (notifications.CREATED, notifications.PROCESSED):
+            for rating_key in added:
+                item = self.library.items[rating_key]
+                message = notifications.timeline(section.key, rating_key, item.type, item.title, state, item.added_at)
+                self.notifications.publish(message)
+        self.notifications.publish(notifications.activity("ended", activity, section.key, section.title, 100))
 
     # -- HTTP ---------------------------------------------------------------
     def internal_error(self, request: Request, exc: Exception) -> Response:
@@ -639,6 +677,8 @@ class PlexEmulator(EmulatorServer):
             self.library.play(item.rating_key)
         else:
             self.library.partial_play(item.rating_key, offset)
+        client = request.header("X-Plex-Client-Identifier") or "plexsync-emulator"
+        self._notify_playing(item.rating_key, request.arg("state") or "playing", offset, client)
         return self._done()
 
     def _library_item(self, request: Request) -> Item:
@@ -724,7 +764,8 @@ class PlexEmulator(EmulatorServer):
             return len(pending)
 
     def _scan(self, section: Section, path: str | None, force: bool) -> None:
-        self.library.scan(section.key, path)
+        added = self.library.scan(section.key, path)
+        self._notify_scan(section, added)
         if not force:
             return
         for item_type in SECTION_TYPES[section.kind]:
