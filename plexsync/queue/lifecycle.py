@@ -37,7 +37,7 @@ from plexsync.errors import ItemNotInPlex, SyncError
 from plexsync.queue.instance import bootstrap, huey
 from plexsync.state import attempts, db, outage
 from plexsync.tools import status
-from plexsync.worker import autostart, clock, health, heartbeat, presence
+from plexsync.worker import autostart, clock, health, heartbeat, live, presence
 from plexsync.worker.logs import FailureSummary, configure_consumer_logging, first_quoted, folder_of, reason_pattern
 
 log = logging.getLogger("plexsync.queue.lifecycle")
@@ -109,6 +109,7 @@ def on_startup() -> None:
         log.warning("re-queued %d job(s) left running by a consumer that was killed", recovered)
     _start_presence()
     clock.start()
+    live.start()
 
 
 @huey.on_shutdown()

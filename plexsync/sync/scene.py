@@ -81,7 +81,10 @@ def unmatched(plex: PlexWriter, found: SceneMatch[PlexTarget]) -> SyncError:
             asked.append(f"{file.folder!r} of library {section.title!r}")
     first = waiting[0]
     scan = f"asked Plex to scan {', '.join(asked)}" if asked else "a scan of its folder was asked for already"
-    return NotScannedYet(f"no Plex item has the file {first.plex_path!r} (Stash path {first.stash_path!r}) yet; {scan}")
+    sections = tuple(sorted({section.id for file in waiting for section in file.sections}))
+    return NotScannedYet(
+        f"no Plex item has the file {first.plex_path!r} (Stash path {first.stash_path!r}) yet; {scan}", sections
+    )
 
 
 def find(plex: PlexWriter, path_map: PathMap, files: list[dict], changed_since: float | None) -> SceneMatch[PlexTarget]:

@@ -37,7 +37,7 @@ from plexsync.plex.writer import PlexWriter
 from plexsync.queue.instance import bootstrap
 from plexsync.redact import register_secret
 from plexsync.stash.reader import StashReader
-from plexsync.state import attempts, bulkrun, db, freshness, outage, placement, relations
+from plexsync.state import attempts, bulkrun, db, freshness, outage, placement, relations, scans
 from plexsync.sync import bulk
 from plexsync.sync.mapping import field_policy
 from plexsync.sync.scene import sync_scene
@@ -224,6 +224,7 @@ def _wait_for_scan(scene_id: str, task: Task | None, settings: SyncSettings, exc
     own backoff, until its retries are spent; then one dead letter."""
     if task is None:
         raise exc
+    scans.wait(scene_id, exc.section_ids)  # news of a scan there ends the wait (plexsync.worker.live)
     tried = attempts.of(task)[0]
     if tried > settings.retries:
         task.retries = 0

@@ -77,7 +77,8 @@ def test_a_scan_reports_its_activity_and_each_new_item(plex: PlexEmulator, serve
     assert started["Activity"]["Context"] == {"librarySectionID": str(section)}
     created = next_of(alerts, "timeline")["TimelineEntry"][0]
     (new,) = plex.find_by_file("/m/new/b.mp4")
-    assert (created["itemID"], created["sectionID"], created["type"], created["state"]) == (str(new), str(section), 1, 0)
+    shown = (created["itemID"], created["sectionID"], created["type"], created["state"])
+    assert shown == (str(new), str(section), 1, 0)
     assert (created["identifier"], created["metadataState"]) == ("com.plexapp.plugins.library", "created")
     assert next_of(alerts, "timeline")["TimelineEntry"][0]["state"] == 5
     ended = next_of(alerts, "activity")["ActivityNotification"][0]
