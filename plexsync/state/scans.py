@@ -84,11 +84,15 @@ def wait(scene_id: str, section_ids: tuple[int, ...]) -> None:
 @transactional
 def take_waiting(section_id: int) -> list[str]:
     """The scenes waiting for a scan of this library (the wait is over: their rows go;
-    a sync that still finds no item records its wait again). Waits older than
-    :data:`FORGET_AFTER` are dropped: their jobs retried or became dead letters long ago."""
-    now = time.time()
-    ScanWait.delete().where(ScanWait.since < now - FORGET_AFTER).execute()
+    a sync that still finds no item records its wait again)."""
+    forget_old_waits()
     rows = list(locked(ScanWait.select().where(ScanWait.section_id == section_id)))
     if rows:
         ScanWait.delete().where(ScanWait.key.in_([row.key for row in rows])).execute()
     return sorted({row.scene_id for row in rows}, key=lambda scene: (len(scene), scene))
+
+
+def forget_old_waits() -> int:
+    """Drop waits older than :data:`FORGET_AFTER`: their jobs synced, retried or became
+    dead letters long ago (a wait is only ended by news of a scan, which may never come)."""
+    return ScanWait.delete().where(ScanWait.since < time.time() - FORGET_AFTER).execute()
