@@ -224,11 +224,11 @@ def _wait_for_scan(scene_id: str, task: Task | None, settings: SyncSettings, exc
     own backoff, until its retries are spent; then one dead letter."""
     if task is None:
         raise exc
-    scans.wait(scene_id, exc.section_ids)  # news of a scan there ends the wait (plexsync.worker.live)
     tried = attempts.of(task)[0]
     if tried > settings.retries:
         task.retries = 0
         raise ItemNotInPlex(f"not in Plex after {tried} attempts: {exc.reason}") from None
+    scans.wait(scene_id, exc.section_ids)  # news of a scan there ends the wait (plexsync.worker.live)
     delay = min(settings.retry_max_delay, settings.retry_delay * settings.retry_backoff ** (tried - 1))
     raise WaitingForScan(exc.reason, tried, settings.retries + 1, delay) from None
 
