@@ -250,8 +250,16 @@ def changed_since(rematch: bool, queued_at: float | None, task: Task | None) -> 
 
 
 def run_sync_scene(
-    scene_id: str, task: Task | None, rematch: bool = False, force: bool = False, queued_at: float | None = None
+    scene_id: str,
+    task: Task | None,
+    rematch: bool = False,
+    force: bool = False,
+    queued_at: float | None = None,
+    scanned: bool = False,
 ) -> None:
+    """``scanned``: one more try of a sync that waits for a Plex scan, on Plex's news
+    of it; still no item, it ends quietly and the waiting job's own retry stays the
+    wait (one chain of retries per scene, however many scans Plex announces)."""
     since = changed_since(rematch, queued_at, task)
 
     def body(settings: SyncSettings) -> None:
@@ -273,6 +281,9 @@ def run_sync_scene(
                 log.info("scene %s not synced: %s", scene_id, exc.reason)
             return
         except NotScannedYet as exc:
+            if scanned:
+                log.debug("scene %s: still not in Plex after the scan it waited for; its retry stays", scene_id)
+                return
             _wait_for_scan(scene_id, task, settings, exc)
             return
         except SceneNotFound:

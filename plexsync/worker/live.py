@@ -9,8 +9,11 @@ otherwise wait for a schedule or a retry.
   (a burst of stops is one copy), and one that arrives while a copy runs waits for it.
 * A scan added items to a library or ended there
   (:class:`~plexsync.plex.notifications.LibraryScanned`): the scenes whose sync waits
-  for a scan of that library (:func:`plexsync.state.scans.take_waiting`) are queued
-  now; a sync that still finds no item waits again, on its own retries.
+  for a scan of that library (:func:`plexsync.state.scans.take_waiting`) get one more
+  try now (``sync_scene(..., scanned=True)``). Still without an item, that try ends
+  quietly and the waiting job's own retry stays the wait: each scene keeps one chain
+  of retries ending in one dead letter, however many scans Plex announces (a scan
+  that adds nothing ends too, and a wrong path rule never finds the file).
 
 Never required: without the socket (an old server, a proxy that refuses it, a dropped
 connection) nothing changes but the delay, as the scheduled copy, the reconcile and the
@@ -121,7 +124,7 @@ _looked_at: dict[int, float] = {}
 
 def _end_scan_waits(event: LibraryScanned) -> None:
     from plexsync.state import scans
-    from plexsync.tasks import PRIORITY_EDIT, enqueue_scene
+    from plexsync.tasks import PRIORITY_EDIT, sync_scene
 
     section_id, now = event.section_id, time.monotonic()
     if not event.ended and now - _looked_at.get(section_id, -LOOK_EVERY) < LOOK_EVERY:
@@ -129,6 +132,6 @@ def _end_scan_waits(event: LibraryScanned) -> None:
     _looked_at[section_id] = now
     scene_ids = scans.take_waiting(section_id)
     for scene_id in scene_ids:
-        enqueue_scene(scene_id, priority=PRIORITY_EDIT)
+        sync_scene(scene_id, priority=PRIORITY_EDIT, scanned=True)  # one more try; its own retry stays
     if scene_ids:
-        log.info("Plex scanned library %s: %d scene(s) waiting for it queued", section_id, len(scene_ids))
+        log.debug("Plex scanned library %s: %d scene(s) waiting for it queued", section_id, len(scene_ids))
