@@ -139,6 +139,8 @@ def on_complete(signal: str, task: Task) -> None:
     if not _tracked(task):
         return
     attempts.finish(task)
+    if getattr(task, "plexsync_not_done", False):
+        return  # ended without doing its work and without failing (a try on a Plex scan's news): not a success
     dlq.resolve(task.name, task.args)
     status.record_success(task.name, task.args)
 

@@ -283,6 +283,8 @@ def run_sync_scene(
         except NotScannedYet as exc:
             if scanned:
                 log.debug("scene %s: still not in Plex after the scan it waited for; its retry stays", scene_id)
+                if task is not None:
+                    task.plexsync_not_done = True  # not a success: its dead letter stays (queue.lifecycle)
                 return
             _wait_for_scan(scene_id, task, settings, exc)
             return
