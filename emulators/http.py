@@ -16,8 +16,10 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import BinaryIO
 from urllib.parse import parse_qsl, urlsplit
 
 
@@ -57,6 +59,10 @@ class Response:
     body: bytes = b""
     content_type: str = "text/plain; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+
+
+#: Serves a connection taken over by :meth:`EmulatorServer.upgrade`: (socket, reader, writer).
+Upgrade = Callable[[socket.socket, BinaryIO, BinaryIO], None]
 
 
 @dataclass(frozen=True)
@@ -215,6 +221,12 @@ class _Handler(BaseHTTPRequestHandler):
             response = Response(
                 status=200, body=os.urandom(64) + b"\x00<<not xml", content_type=emulator.garbage_content_type
             )
+        elif (session := emulator.upgrade(request)) is not None:
+            # the connection becomes the emulator's (a websocket): answered and served by ``session``
+            emulator._record(request, 101)
+            self.close_connection = True
+            session(self.connection, self.rfile, self.wfile)
+            return
         else:
             try:
                 failing = rule is not None and rule.error is not None
@@ -300,6 +312,13 @@ class EmulatorServer:
     # -- to implement -------------------------------------------------------
     def handle(self, request: Request) -> Response:
         raise NotImplementedError
+
+    def upgrade(self, request: Request) -> Upgrade | None:
+        """Take the connection over instead of answering (an HTTP ``Upgrade``, e.g. to a
+        websocket): a callable that writes the switch and serves the connection until it
+        ends, given the socket and its buffered reader and writer. None (the default):
+        answer with :meth:`handle`. Faults are applied before it, as to any request."""
+        return None
 
     def internal_error(self, request: Request, exc: Exception) -> Response:
         """Answer an unexpected emulator failure without a traceback in the body."""

@@ -411,7 +411,8 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
         _number(float, 0),
         "0",
         "Copy from Plex every (minutes)",
-        "How often plays, resume points and ratings made in Plex are copied into Stash. 0: never (off).",
+        "How often plays, resume points and ratings made in Plex are copied into Stash. 0: never (off). "
+        "While the worker runs, a play is also copied moments after Plex reports it stopped.",
         "NUMBER",
     ),
     Setting(

@@ -66,7 +66,12 @@ class ItemNotInPlex(Transient):
 
 class NotScannedYet(ItemNotInPlex):
     """The file lies inside a Plex library's folder, but Plex has no item for it
-    yet: the worker asked Plex to scan the folder and waits for it."""
+    yet: the worker asked Plex to scan the folder and waits for it. ``section_ids``:
+    the libraries whose scan it waits for (a scan's news there ends the wait)."""
+
+    def __init__(self, reason: str, section_ids: tuple[int, ...] = ()) -> None:
+        self.section_ids = tuple(section_ids)
+        super().__init__(reason)
 
 
 class OutsidePlex(SyncError):

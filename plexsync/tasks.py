@@ -26,15 +26,18 @@ def sync_scene(
     rematch: bool = False,
     force: bool = False,
     queued_at: float | None = None,
+    scanned: bool = False,
     task: Task | None = None,
 ) -> None:
     """Push one Stash scene's metadata into its Plex item(s); ``rematch``: look
     its files up in Plex afresh (a Stash scan saw them change or move);
     ``force``: write every field again, also those unchanged since last
-    written; ``queued_at``: when the hook queued it (Unix time)."""
+    written; ``queued_at``: when the hook queued it (Unix time); ``scanned``:
+    Plex announced a scan the scene was waiting for, so this is one more try
+    of a waiting sync, not a wait of its own (plexsync.worker.live)."""
     from plexsync.sync import worker
 
-    worker.run_sync_scene(scene_id, task, rematch=rematch, force=force, queued_at=queued_at)
+    worker.run_sync_scene(scene_id, task, rematch=rematch, force=force, queued_at=queued_at, scanned=scanned)
 
 
 @huey.task(**RETRY_DEFAULTS, context=True)

@@ -17,6 +17,19 @@ Parameters outside the grammar (``type``, ``id``, tokens, include flags) are
 ignored; a parameter that uses the grammar with an unknown field, an unknown
 tag type or a bad value is refused, where Plex's answer is 400 "the set of
 parameters are inconsistent or invalid values".
+
+**Each item type holds its own fields** (:data:`EDITABLE`, from plexapi 4.18's
+``mixins/__init__.py``: ``MovieEditMixins``, ``ShowEditMixins``,
+``SeasonEditMixins``, ``EpisodeEditMixins``, and ``video.py``'s ``Episode``,
+which reads ``<Role>`` but no ``<Genre>``, ``studio`` or ``originalTitle``). An
+episode has no genre, studio, original title, tagline or country. What a real
+server does with such a parameter is unverified (../shared/plex-facts.md: "ignore
+it or answer 400"); the emulator **drops it silently** and answers 200, because
+that is the outcome a client cannot notice by itself: the edit "succeeds" and
+Plex shows nothing, which is how a TV library looks synced in a log and not in
+Plex. A 400 would be the kinder server; a client that sends each type only its
+own fields is right on both. Dropped parameters are returned by :func:`apply`
+(the server keeps them in ``PlexEmulator.ignored_edits`` for tests).
 """
 
 from __future__ import annotations
@@ -27,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import unquote
 
-from .model import TAG_TYPES, Item, Tag
+from .model import EPISODE, MOVIE, SEASON, SHOW, TAG_TYPES, Item, Tag
 
 
 class EditError(ValueError):
@@ -90,6 +103,21 @@ FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
 #: Names that can be locked but not given a value here (artwork is uploaded).
 LOCK_ONLY = ("thumb", "art")
 LOCKABLE = frozenset(FIELDS) | frozenset(LOCK_ONLY) | frozenset(TAG_TYPES)
+
+_COMMON = frozenset({"title", "summary", "userRating", "addedAt", *LOCK_ONLY})
+#: Field and tag names each item type holds (see the module docstring). ``year``
+#: goes with the date on every type that has one (Plex derives it, plexapi reads it).
+EDITABLE: dict[int, frozenset[str]] = {
+    MOVIE: frozenset(FIELDS) | frozenset(LOCK_ONLY) | frozenset(TAG_TYPES),
+    SHOW: _COMMON
+    | {"titleSort", "originalTitle", "studio", "tagline", "contentRating", "originallyAvailableAt", "year"}
+    | {"genre", "collection", "label", "actor"},
+    SEASON: _COMMON | {"collection", "label"},
+    EPISODE: _COMMON
+    | {"titleSort", "contentRating", "originallyAvailableAt", "year"}
+    | {"collection", "director", "label", "writer", "actor"},
+}
+_NAME_OF_ATTR = {attr: name for name, (attr, _parser) in FIELDS.items()}
 
 _VALUE = re.compile(r"^(\w+)\.value$")
 _LOCKED = re.compile(r"^(\w+)\.locked$")
@@ -167,8 +195,27 @@ def parse(query: Iterable[tuple[str, str]]) -> EditPlan:
     return plan
 
 
-def apply(plan: EditPlan, item: Item, tag_id: Callable[[str, str], int]) -> None:
-    """Change one item as Plex does; locking is only what ``.locked`` says."""
+def for_type(plan: EditPlan, item_type: int) -> tuple[EditPlan, list[str]]:
+    """The part of ``plan`` an item of ``item_type`` can hold, and the names dropped (sorted)."""
+    holds = EDITABLE[item_type]
+    dropped = {_NAME_OF_ATTR[attr] for attr in plan.values if _NAME_OF_ATTR[attr] not in holds}
+    dropped |= {name for name in (*plan.locks, *plan.clear, *plan.replace, *plan.remove) if name not in holds}
+    if not dropped:
+        return plan, []
+    kept = EditPlan(
+        values={attr: v for attr, v in plan.values.items() if _NAME_OF_ATTR[attr] in holds},
+        locks={name: v for name, v in plan.locks.items() if name in holds},
+        clear={name for name in plan.clear if name in holds},
+        replace={name: v for name, v in plan.replace.items() if name in holds},
+        remove={name: v for name, v in plan.remove.items() if name in holds},
+    )
+    return kept, sorted(dropped)
+
+
+def apply(plan: EditPlan, item: Item, tag_id: Callable[[str, str], int]) -> list[str]:
+    """Change one item as Plex does; locking is only what ``.locked`` says. Returns
+    the fields and tag types dropped because the item's type has none (sorted)."""
+    plan, dropped = for_type(plan, item.type)
     for attr, value in plan.values.items():
         if attr in ("title_sort", "original_title", "summary", "studio", "tagline", "content_rating"):
             value = value or ""
@@ -198,3 +245,4 @@ def apply(plan: EditPlan, item: Item, tag_id: Callable[[str, str], int]) -> None
         for name, lock in plan.locks.items():
             (locked.add if lock else locked.discard)(name)
         item.locked = frozenset(locked)
+    return dropped

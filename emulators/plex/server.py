@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from emulators.http import EmulatorServer, Request, Response
+from emulators.http import EmulatorServer, Request, Response, Upgrade
 
-from . import artwork, edits, render
-from .model import SEASON, SECTION_TYPES, SHOW, Item, Library, PlexItem, Section, under_folder
+from . import artwork, edits, notifications, render
+from .model import SEASON, SECTION_TYPES, SHOW, TYPE_NAMES, Item, Library, PlexItem, Section, under_folder
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error"}
 _XML = "text/xml;charset=utf-8"
@@ -146,6 +146,13 @@ class PlexEmulator(EmulatorServer):
         self._pending_scans: list[tuple[Section, str | None, bool]] = []
         #: Exceptions that reached the 500 handler: an emulator bug, for tests to assert on.
         self.internal_errors: list[BaseException] = []
+        #: Edit parameters dropped because the item's type has no such field, as
+        #: (ratingKey, field or tag type), in order (see :mod:`.edits`).
+        self.ignored_edits: list[tuple[int, str]] = []
+        #: The notification websocket (``/:/websockets/notifications``): its clients and
+        #: every message sent (see :mod:`.notifications`).
+        self.notifications = notifications.Notifications()
+        self._play_sessions: dict[tuple[str, int], int] = {}  # (client, ratingKey) -> sessionKey
 
     def start(self) -> PlexEmulator:
         super().start()
@@ -187,15 +194,49 @@ class PlexEmulator(EmulatorServer):
     # -- playback, as a Plex client would cause it (direct Python) -------------
     def play(self, rating_key: int, at: int | None = None) -> int:
         """The token's account watched the item to the end; returns the history entry's id."""
-        return self.library.play(rating_key, at)
+        entry = self.library.play(rating_key, at)
+        with self.library.lock:
+            duration = sum(m.duration for m in self.library.item(rating_key).media)
+        self._notify_playing(rating_key, "stopped", duration)
+        return entry
 
     def partial_play(self, rating_key: int, offset_ms: int, at: int | None = None) -> None:
         """Playback stopped ``offset_ms`` in: a resume point, no history entry."""
         self.library.partial_play(rating_key, offset_ms, at)
+        self._notify_playing(rating_key, "stopped", offset_ms)
 
     def rate(self, rating_key: int, rating: float | None, at: int | None = None) -> None:
         """The account rated the item 0-10 (None: cleared), as a Plex client's ``/:/rate``."""
         self.library.rate(rating_key, rating, at)
+
+    # -- notifications (the websocket) ------------------------------------------
+    def upgrade(self, request: Request) -> Upgrade | None:
+        """The notification websocket, for a client with the token (others get 401, and
+        every one 404 while ``notifications.enabled`` is off, from :meth:`handle`)."""
+        if request.path.rstrip("/") not in notifications.PATHS or not self._authorised(request):
+            return None
+        return self.notifications.session(request)
+
+    def _notify_playing(self, rating_key: int, state: str, offset_ms: int, client: str = "plexsync-emulator") -> None:
+        """A player's report as Plex relays it (``playing``); ``stopped`` ends its session."""
+        with self.library.lock:
+            key = (client, rating_key)
+            session = self._play_sessions.setdefault(key, len(self._play_sessions) + 1)
+            if state == "stopped":
+                del self._play_sessions[key]
+        self.notifications.publish(notifications.playing(rating_key, state, offset_ms, session, client))
+
+    def _notify_scan(self, section: Section, added: list[int]) -> None:
+        """A section scan as Plex reports it: activity started, each new item created
+        then processed, activity ended."""
+        activity = notifications.new_activity_id()
+        self.notifications.publish(notifications.activity("started", activity, section.key, section.title, 0))
+        for state in (notifications.CREATED, notifications.PROCESSED):
+            for rating_key in added:
+                item = self.library.items[rating_key]
+                message = notifications.timeline(section.key, rating_key, item.type, item.title, state, item.added_at)
+                self.notifications.publish(message)
+        self.notifications.publish(notifications.activity("ended", activity, section.key, section.title, 100))
 
     # -- HTTP ---------------------------------------------------------------
     def internal_error(self, request: Request, exc: Exception) -> Response:
@@ -310,7 +351,7 @@ class PlexEmulator(EmulatorServer):
         if title:
             needle = title.casefold()
             keys = [k for k in keys if needle in self.library.items[k].title.casefold()]
-        keys = self._filtered(request, keys)
+        keys = self._filtered(request, keys, section, item_type)
         sort = request.arg("sort")
         if sort:
             keys = self._sorted(keys, sort)
@@ -353,28 +394,59 @@ class PlexEmulator(EmulatorServer):
         ("", lambda value, bound: value == bound),
     )
 
-    def _comparisons(self, request: Request, fields: dict[str, Callable[[Any], Any]]) -> list[Callable[[Any], bool]]:
+    def _comparisons(
+        self,
+        request: Request,
+        fields: dict[str, Callable[[Any], Any]],
+        subject: Callable[[Any, str], Any] | None = None,
+    ) -> list[Callable[[Any], bool]]:
+        """One test per filter parameter on ``fields``. ``subject(row, prefix)``: what a
+        field with that type prefix (``episode.``; "" for none) is read on; None: the row."""
         tests = []
         for key, raw in request.query:
             for suffix, compare in self._OPERATORS:
                 name = key[: len(key) - len(suffix)] if suffix and key.endswith(suffix) else (key if not suffix else "")
-                name = name.rpartition(".")[2]
+                prefix, _, name = name.rpartition(".")
                 if name in fields:
                     try:
                         bound = float(raw)
                     except ValueError:
                         raise HTTPError(400, f"{key} needs a number") from None
                     get = fields[name]
+                    if subject is not None:
+                        get = lambda row, get=get, prefix=prefix: _field_of(subject(row, prefix), get)  # noqa: E731
                     tests.append(lambda row, get=get, compare=compare, bound=bound: _holds(get(row), compare, bound))
                     break
         return tests
 
-    def _filtered(self, request: Request, keys: list[int]) -> list[int]:
-        tests = self._comparisons(request, self._FILTERS)
+    def _filtered(self, request: Request, keys: list[int], section: Section, item_type: int) -> list[int]:
+        """``/all``'s numeric filters. A field names its item type as plexapi sends it
+        (``_validateFilterField`` uses the server's field key: ``episode.lastViewedAt``
+        for a show section's episodes); a field without a prefix is the section's own
+        type's, so on a show section's episodes ``lastViewedAt`` reads the SHOW's
+        view state, and ``show.``/``season.`` read the ancestor's. That unprefixed
+        fields mean the section's type is how Plex's advanced filters are built
+        (plexapi: ``libtype = _libtype or libtype or self.TYPE``); what a real server
+        does with one on episodes is unverified: a client must send the prefix."""
+        main = TYPE_NAMES[section.main_type]
+
+        def subject(item: Item, prefix: str) -> Item | None:
+            return self._of_type(item, prefix or main)
+
+        tests = self._comparisons(request, self._FILTERS, subject)
         if not tests:
             return keys
         items = self.library.items
         return [k for k in keys if all(test(items[k]) for test in tests)]
+
+    def _of_type(self, item: Item, type_name: str) -> Item | None:
+        """``item`` itself or its ancestor of that type (a season or show of an episode)."""
+        current: Item | None = item
+        while current is not None:
+            if TYPE_NAMES[current.type] == type_name:
+                return current
+            current = self.library.items.get(current.parent_key) if current.parent_key else None
+        return None
 
     def _sorted(self, keys: list[int], sort: str) -> list[int]:
         """Stable sorts applied last field first, so the first field of ``a,b`` leads."""
@@ -437,7 +509,8 @@ class PlexEmulator(EmulatorServer):
 
     def _apply(self, plan: edits.EditPlan, items: list[Item]) -> None:
         for item in items:
-            edits.apply(plan, item, self.library.tag_id)
+            dropped = edits.apply(plan, item, self.library.tag_id)
+            self.ignored_edits.extend((item.rating_key, name) for name in dropped)
             self.library.touch(item, reorder=plan.reorders)
 
     def _metadata(self, request: Request, ids: str) -> Response:
@@ -604,6 +677,8 @@ class PlexEmulator(EmulatorServer):
             self.library.play(item.rating_key)
         else:
             self.library.partial_play(item.rating_key, offset)
+        client = request.header("X-Plex-Client-Identifier") or "plexsync-emulator"
+        self._notify_playing(item.rating_key, request.arg("state") or "playing", offset, client)
         return self._done()
 
     def _library_item(self, request: Request) -> Item:
@@ -689,7 +764,8 @@ class PlexEmulator(EmulatorServer):
             return len(pending)
 
     def _scan(self, section: Section, path: str | None, force: bool) -> None:
-        self.library.scan(section.key, path)
+        added = self.library.scan(section.key, path)
+        self._notify_scan(section, added)
         if not force:
             return
         for item_type in SECTION_TYPES[section.kind]:
@@ -697,6 +773,10 @@ class PlexEmulator(EmulatorServer):
                 item = self.library.items[rk]
                 if path is None or any(under_folder(f, path) for f in item.files):
                     self.library.agent_refresh(item)
+
+
+def _field_of(item: Item | None, get: Callable[[Item], Any]) -> Any:
+    return None if item is None else get(item)
 
 
 def _holds(value: Any, compare: Callable[[Any, float], bool], bound: float) -> bool:

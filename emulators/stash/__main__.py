@@ -1,6 +1,6 @@
 """Run an emulated Stash in the foreground.
 
-    python -m emulators.stash --port 9999 [--api-key KEY] [--scenes N]
+    python -m emulators.stash --port 9999 [--api-key KEY] [--scenes N] [--external-host URL]
 
 Without --scenes it serves a small sample library (scenes with a studio that
 has a parent, performers, tags and a group); with --scenes N it serves N
@@ -28,9 +28,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--scenes", type=int, default=None, metavar="N", help="serve N generated scenes instead of the sample library"
     )
+    parser.add_argument(
+        "--external-host",
+        default=None,
+        metavar="URL",
+        help="Stash's external_host setting: image URLs are built on it (e.g. https://stash.example.com)",
+    )
     args = parser.parse_args(argv)
 
     stash = StashEmulator(api_key=args.api_key, port=args.port)
+    stash.external_host = args.external_host
     if args.scenes is None:
         seed_sample(stash)
     else:

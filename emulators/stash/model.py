@@ -10,6 +10,13 @@ Facts of real Stash kept here because clients trip on them:
 - timestamps are stored as RFC3339 text with **second precision** (Stash's
   ``sqlite.Timestamp``); two edits within one second leave ``updated_at``
   unchanged, and filters compare that text, not instants;
+- ``created_at``/``updated_at`` are written in the **server's local zone with its
+  offset** (``Library(zone=ZoneInfo("Europe/Berlin"))``: ``2026-10-25T02:30:00+02:00``,
+  an hour later ``2026-10-25T02:10:00+01:00``), as Go's ``time.Now()`` formatted with
+  ``time.RFC3339`` (stashapp/stash ``pkg/sqlite/timestamp.go``: ``Timestamp.Value``
+  formats the time as it is; only ``UTCTimestamp``, used for play and O dates,
+  converts to UTC). Text order is then not time order across a daylight-saving
+  fall-back. A UTC server writes ``Z``;
 - an unset title/code/details/director reads back as ``""``, never null;
 - a scene with no file must have a title;
 - on a Windows host (``Library(windows=True)``) paths are Windows paths
@@ -26,16 +33,21 @@ import posixpath
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 GENDERS = frozenset({"MALE", "FEMALE", "TRANSGENDER_MALE", "TRANSGENDER_FEMALE", "INTERSEX", "NON_BINARY"})
 DATE_FORMAT = "%Y-%m-%d"
 
 
-def rfc3339(moment: datetime) -> str:
-    """Stash's stored and served form of a time (UTC server: ``Z`` suffix)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def rfc3339(moment: datetime, zone: tzinfo = UTC) -> str:
+    """Stash's stored and served form of a time: Go's ``time.RFC3339`` in ``zone``
+    (``Z`` for UTC, else the offset then in force, e.g. ``+01:00``)."""
+    local = moment.astimezone(zone)
+    offset = local.utcoffset()
+    if not offset:
+        return local.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return local.isoformat(timespec="seconds")
 
 
 def utc_now() -> datetime:
@@ -186,6 +198,8 @@ class Library:
     """Every record of one emulated Stash, with the id counters Stash keeps."""
 
     clock: Callable[[], datetime] = utc_now
+    #: The zone of the machine Stash runs on: created_at/updated_at are written in it.
+    zone: tzinfo = UTC
     #: Stash runs on Windows: paths split as Go's filepath does there.
     windows: bool = False
     scenes: dict[int, Scene] = field(default_factory=dict)
@@ -212,7 +226,7 @@ class Library:
     def _stamp(self) -> tuple[str, int]:
         unix = int(self.clock().timestamp())  # Stash keeps whole seconds
         if self._last_stamp[1] != unix:
-            self._last_stamp = (rfc3339(datetime.fromtimestamp(unix, UTC)), unix)
+            self._last_stamp = (rfc3339(datetime.fromtimestamp(unix, UTC), self.zone), unix)
         return self._last_stamp
 
     def _new_id(self, kind: str, wanted: int | None = None) -> int:

@@ -27,7 +27,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from .model import Library, Scene
+from .model import Library, Scene, rfc3339
 
 DEFAULT_PER_PAGE = 25
 _CACHE_SIZE = 16
@@ -232,7 +232,8 @@ def scene_criteria(library: Library) -> Callable[[Mapping[str, Any]], list[Predi
             predicates.append(ordered_criterion(filter_["date"], lambda s: s.date, _tomorrow("%Y-%m-%d")))
         for name in ("created_at", "updated_at"):
             if filter_.get(name):
-                upper = _tomorrow("%Y-%m-%dT%H:%M:%SZ")
+                # compared as text, as SQLite compares the stored RFC3339 text with the value given
+                upper = rfc3339(datetime.now(UTC) + timedelta(days=1), library.zone)
                 predicates.append(ordered_criterion(filter_[name], lambda s, n=name: getattr(s, n), upper))
         if filter_.get("studios"):
             criterion = filter_["studios"]

@@ -58,7 +58,7 @@ class Failure:
 @dataclass(frozen=True)
 class Context:
     state: StashState
-    base_url: str  # as Stash builds it: from the request's own Host
+    base_url: str  # as Stash builds it (StashEmulator.base_url): the request's Host, or external_host
     failure: Failure | None = None
 
 

@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from graphql import GraphQLSchema, graphql_sync
@@ -41,11 +41,19 @@ class StashEmulator(EmulatorServer):
     garbage_content_type = "application/json"
 
     def __init__(
-        self, api_key: str | None = None, port: int = 0, host: str = "127.0.0.1", *, windows: bool = False
+        self,
+        api_key: str | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        windows: bool = False,
+        zone: tzinfo = UTC,
     ) -> None:
-        """``windows=True``: a Stash running on Windows (paths like ``D:\\Videos\\a.mp4``)."""
+        """``windows=True``: a Stash running on Windows (paths like ``D:\\Videos\\a.mp4``).
+        ``zone``: the zone of Stash's machine (``zoneinfo.ZoneInfo("Europe/Berlin")``):
+        ``created_at``/``updated_at`` are written and compared as text in it (see :mod:`.model`)."""
         super().__init__(host=host, port=port)
-        self.library = Library(windows=windows)
+        self.library = Library(windows=windows, zone=zone)
         self.scene_queries = SceneQueries(self.library)
         self.schema: GraphQLSchema = resolvers.build()
         #: Called as ``on_mutation(hook_type, object_id, input, input_fields)``.
@@ -60,6 +68,11 @@ class StashEmulator(EmulatorServer):
         self.plugins: dict[str, Any] = {}
         self._credentials = auth.Credentials(api_key)
         self._in_flight = threading.local()
+        #: Stash's ``external_host`` setting (e.g. ``https://stash.example.com``): when
+        #: set, every URL Stash returns is built on it instead of the request's Host
+        #: (see :meth:`base_url`). It may be an address the worker cannot reach, or one
+        #: that answers a login page.
+        self.external_host: str | None = None
 
     # -- configuration --------------------------------------------------------
     @property
@@ -78,6 +91,20 @@ class StashEmulator(EmulatorServer):
     @clock.setter
     def clock(self, value: Callable[[], datetime] | None) -> None:
         self.library.clock = value or utc_now
+
+    def base_url(self, request: Request | None = None) -> str:
+        """What Stash builds ``paths.screenshot`` and ``image_path`` on, as its
+        ``BaseURLMiddleware`` does (stashapp/stash ``internal/api/server.go``): the
+        scheme (``https`` with TLS or ``X-Forwarded-Proto: https``), the request's
+        ``Host``, and ``X-Forwarded-Prefix`` without its trailing ``/``; with
+        ``external_host`` set, that setting plus the prefix."""
+        if request is None:
+            return self.external_host or self.url
+        prefix = (request.header("x-forwarded-prefix") or "").rstrip("/")
+        if self.external_host:
+            return self.external_host + prefix
+        scheme = "https" if request.header("x-forwarded-proto") == "https" else "http"
+        return f"{scheme}://{request.header('host') or self.url.partition('://')[2]}{prefix}"
 
     @property
     def graphql_url(self) -> str:
@@ -205,7 +232,7 @@ class StashEmulator(EmulatorServer):
     def scene(self, scene_id: str) -> dict[str, Any]:
         """The scene as ``findScene`` returns it, every field selected."""
         query = f"query($id: ID) {{ findScene(id: $id) {{ {resolvers.FULL_SCENE_SELECTION} }} }}"
-        context = resolvers.Context(self, self.url)
+        context = resolvers.Context(self, self.base_url())
         result = graphql_sync(self.schema, query, context_value=context, variable_values={"id": str(scene_id)})
         if result.errors:
             raise LibraryError(result.errors[0].message)
@@ -273,7 +300,7 @@ class StashEmulator(EmulatorServer):
         media_type = (request.header("content-type") or "").split(";")[0].strip().lower()
         if (request.method == "POST" and media_type != graphql_http.JSON) or request.method not in ("GET", "POST"):
             return graphql_http.decode_error("transport not supported")
-        context = resolvers.Context(self, f"http://{request.header('host') or self.url[7:]}", failure)
+        context = resolvers.Context(self, self.base_url(request), failure)
         self._in_flight.session = request.cookies.get("session")
         try:
             if request.method == "GET":

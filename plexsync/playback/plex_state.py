@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 from xml.etree.ElementTree import Element
 
 from plexsync.matching.matcher import SectionInfo
-from plexsync.plex.index import SECTION_ITEM_TYPES
+from plexsync.plex.index import SECTION_ITEM_TYPES, filter_field
 from plexsync.plex.writer import ItemGone, PlexWriter
 
 PAGE_SIZE = 500
@@ -124,7 +124,8 @@ class PlexState:
         """Items of the section whose ``field`` (lastViewedAt, lastRatedAt) is at or after ``since``."""
         for item_type in SECTION_ITEM_TYPES.get(section.kind, ()):
             params: dict[str, str | int] = {"type": item_type, "sort": f"{field}:desc"}
-            params[f"{field}>>"] = (since - 1) if since is not None else 0  # sent as field>>=<n>: after n
+            # sent as field>>=<n> (after n), named for episodes as plexapi names it
+            params[f"{filter_field(item_type, field)}>>"] = (since - 1) if since is not None else 0
             path = f"/library/sections/{section.id}/all?" + urlencode(params, safe=">")
             for video in self._pages(path, "list changed items"):
                 yield item_state(video, section.id)

@@ -49,6 +49,16 @@ RELIST_AFTER = 300.0
 #: ``query(path, headers)`` -> the parsed XML answer (the writer's plexapi call).
 Query = Callable[[str, dict[str, str]], Element]
 
+#: A filter field of a type that is not its section's own names the type (plexapi's
+#: ``_validateFilterField`` sends the server's field key: ``type=4&episode.lastViewedAt>>=``
+#: on a show section; ../shared/plex-facts.md). Unprefixed, it is the show's field.
+FILTER_PREFIX = {4: "episode."}
+
+
+def filter_field(item_type: int, field: str) -> str:
+    """``field`` as a filter on listings of ``item_type`` items (``lastViewedAt`` -> ``episode.lastViewedAt``)."""
+    return FILTER_PREFIX.get(item_type, "") + field
+
 
 @dataclass(frozen=True)
 class PlexTarget:

@@ -42,7 +42,7 @@ from plexsync.errors import ItemNotInPlex, SyncError
 from plexsync.queue.instance import bootstrap, huey
 from plexsync.state import attempts, db, outage
 from plexsync.tools import status
-from plexsync.worker import autostart, clock, health, heartbeat, presence, writes
+from plexsync.worker import autostart, clock, health, heartbeat, live, presence, writes
 from plexsync.worker.logs import (
     ExpectedFailureFilter,
     FailureSummary,
@@ -154,6 +154,7 @@ def on_startup() -> None:
             raise
     _start_presence()
     clock.start()
+    live.start()
 
 
 @huey.on_shutdown()
@@ -183,6 +184,8 @@ def on_complete(signal: str, task: Task) -> None:
     if not _tracked(task):
         return
     attempts.finish(task)
+    if getattr(task, "plexsync_not_done", False):
+        return  # ended without doing its work and without failing (a try on a Plex scan's news): not a success
     dlq.resolve(task.name, task.args)
     status.record_success(task.name, task.args)
 

@@ -10,10 +10,11 @@ stashapi's built-in scene fragment is invalid against current Stash.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 
 import requests
 from stashapi.classes import GQLException
@@ -154,6 +155,13 @@ RELATED_SCENE_FILTERS = {
     "tag": lambda object_id: {"tags": {"value": [object_id], "modifier": "INCLUDES", "depth": 0}},
     "group": lambda object_id: {"groups": {"value": [object_id], "modifier": "INCLUDES", "depth": 0}},
 }
+
+#: Where Stash serves images (stashapp/stash ``internal/api/urlbuilders``: ``/scene/<id>/screenshot``,
+#: ``/performer/<id>/image``, ``/studio/<id>/image``, ``/tag/<id>/image``, ``/group/<id>/frontimage``...),
+#: after whatever prefix a reverse proxy put in front (``X-Forwarded-Prefix``).
+_IMAGE_ROUTE = re.compile(r"/(?:scene|performer|studio|tag|group|movie|gallery|image)/[^/]+/[^/]+$")
+#: Redirects a cover download follows, all on the Stash address (Stash sends one to its login page).
+_MAX_REDIRECTS = 5
 
 ALL_QUERIES = (
     SCENE_QUERY,
@@ -365,9 +373,53 @@ class StashReader:
         plugins = self._query(PLUGIN_SETTINGS_QUERY, {"include": [PLUGIN_ID]})["configuration"]["plugins"]
         return (plugins or {}).get(PLUGIN_ID) or {}
 
+    @property
+    def base_url(self) -> str:
+        """The address this reader reaches Stash at (``PLEXSYNC_STASH_URL``, or what a
+        hook's ``server_connection`` gave), without ``/graphql``."""
+        return self._stash.url.removesuffix("/graphql")
+
+    def local_url(self, url: str) -> str:
+        """An image URL Stash returned, on the address this reader reaches Stash at.
+
+        Stash builds ``paths.screenshot`` and ``image_path`` on its ``external_host``
+        setting when it is set, or on the Host and ``X-Forwarded-Prefix`` a reverse
+        proxy sent (stashapp/stash ``BaseURLMiddleware``; ../shared/stash-plugins.md):
+        an address this worker may not reach, or one that answers a login page, and
+        one that must never receive the API key. The image's route (``/scene/<id>/
+        screenshot?t=..``) is kept, the address before it replaced.
+        """
+        base = urlsplit(self.base_url)
+        parts = urlsplit(url)
+        route = _IMAGE_ROUTE.search(parts.path)
+        if route is None:
+            if (parts.scheme, parts.netloc) == (base.scheme, base.netloc):
+                return url
+            raise Permanent(f"Stash gave an image address that is not a Stash image ({parts.path[:80]!r}): not fetched")
+        return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + route.group(0), parts.query, ""))
+
+    def _get_from_stash(self, url: str) -> requests.Response:
+        """GET ``url`` (on :attr:`base_url`) with Stash's credentials, following redirects
+        only while they stay on that address: requests keeps custom headers such as
+        ``ApiKey`` across a redirect to another host (it strips ``Authorization`` only)."""
+        origin = urlsplit(self.base_url)[:2]
+        for _ in range(_MAX_REDIRECTS + 1):
+            response = self._stash.s.get(url, allow_redirects=False)
+            if not response.is_redirect:
+                return response
+            url = urljoin(url, response.headers.get("Location", ""))
+            if urlsplit(url)[:2] != origin:
+                raise Permanent(
+                    f"Stash redirected the image download to another address ({urlsplit(url).netloc}): "
+                    "not followed with the API key; check PLEXSYNC_STASH_URL points at Stash itself"
+                )
+        raise Transient("Stash redirected the image download too many times")
+
     def download(self, url: str) -> bytes | None:
         """An image served by Stash (needs the same credentials as GraphQL), or None
-        when Stash has no picture and would serve its built-in placeholder.
+        when Stash has no picture and would serve its built-in placeholder. Fetched
+        from :attr:`base_url` whatever address Stash wrote into ``url``
+        (:meth:`local_url`): the credential goes to that address only.
 
         A placeholder is not the user's cover and must never become a Plex poster:
         image URLs of performers, studios and tags without an image end in
@@ -377,7 +429,7 @@ class StashReader:
         """
         if parse_qs(urlsplit(url).query).get("default") == ["true"]:
             return None
-        response = self._stash.s.get(url)
+        response = self._get_from_stash(self.local_url(url))
         if response.status_code != 200:
             raise from_status("stash", response.status_code, "image download")
         if response.headers.get("Content-Type", "").startswith("text/html"):

@@ -187,6 +187,7 @@ def _models() -> list[type[peewee.Model]]:
         outage.Outage,
         written.WrittenGroup,
         scans.ScanRequest,
+        scans.ScanWait,
         placement.OutsideScene,
         playback.PlaybackRun,
         playback.PlaybackView,

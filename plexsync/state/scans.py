@@ -1,6 +1,8 @@
 """Folder scans asked of Plex, so that each folder is asked for at most once
 per :data:`SCAN_INTERVAL`, however many scenes (threads, consumer processes)
-wait on it.
+wait on it; and the scenes waiting for a scan, by library, so that Plex's news
+of a scan (its notification websocket, :mod:`plexsync.worker.live`) ends their
+wait at once instead of at their next retry.
 
 A Stash scan of a new folder fires one hook per scene: without this, a
 hundred new files would ask Plex for a hundred scans of the same folder.
@@ -14,7 +16,7 @@ import time
 
 import peewee
 
-from plexsync.state.db import BaseModel, locked, transactional
+from plexsync.state.db import BaseModel, locked, transactional, upsert_target
 
 #: Seconds before the same folder may be scanned again.
 SCAN_INTERVAL = 300.0
@@ -60,3 +62,37 @@ def last_requested(folders: list[tuple[int, str]]) -> float | None:
 def release(section_id: int, folder_key: str) -> None:
     """The scan request failed: let the next attempt ask again."""
     ScanRequest.delete().where(ScanRequest.folder == f"{section_id}:{folder_key}").execute()
+
+
+class ScanWait(BaseModel):
+    """A scene whose sync waits for a scan of one Plex library (its retry is scheduled)."""
+
+    key = peewee.CharField(primary_key=True)  # "<section id>:<scene id>"
+    section_id = peewee.IntegerField(index=True)
+    scene_id = peewee.CharField()
+    since = peewee.DoubleField(index=True)
+
+
+def wait(scene_id: str, section_ids: tuple[int, ...]) -> None:
+    """The scene waits for a scan of these libraries."""
+    now = time.time()
+    rows = [{"key": f"{s}:{scene_id}", "section_id": s, "scene_id": scene_id, "since": now} for s in section_ids]
+    if rows:
+        ScanWait.insert_many(rows).on_conflict(**upsert_target(ScanWait.key), preserve=[ScanWait.since]).execute()
+
+
+@transactional
+def take_waiting(section_id: int) -> list[str]:
+    """The scenes waiting for a scan of this library (the wait is over: their rows go;
+    a sync that still finds no item records its wait again)."""
+    forget_old_waits()
+    rows = list(locked(ScanWait.select().where(ScanWait.section_id == section_id)))
+    if rows:
+        ScanWait.delete().where(ScanWait.key.in_([row.key for row in rows])).execute()
+    return sorted({row.scene_id for row in rows}, key=lambda scene: (len(scene), scene))
+
+
+def forget_old_waits() -> int:
+    """Drop waits older than :data:`FORGET_AFTER`: their jobs synced, retried or became
+    dead letters long ago (a wait is only ended by news of a scan, which may never come)."""
+    return ScanWait.delete().where(ScanWait.since < time.time() - FORGET_AFTER).execute()

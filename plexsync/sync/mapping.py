@@ -11,6 +11,14 @@ Plex's ``/:/rate``, and both its values are the rating alone, so that
 :func:`plexsync.state.written.note_rating` can record a rating copied the
 other way.
 
+**Each Plex item type gets only its own fields.** A Plex episode has no genre,
+studio or original title (plexapi's ``EpisodeEditMixins``; ../shared/plex-facts.md),
+so for an episode (:data:`EPISODE`) what would go there goes where Plex does keep it
+for episodes (docs/fields.md): the tags chosen as genres and the studio code become
+**labels**, the studio becomes a **collection** (named as *studio_collection* names
+it). The switches keep their meaning: ``genres`` off leaves them out of the labels,
+``studio`` off out of the collections, ``code`` off out of the labels.
+
 The edit parameters use Plex's edit language (../shared/plex-facts.md):
 written fields carry ``.locked=1`` when the policy locks (Plex's agents then
 never overwrite them, ``.locked=0`` when not), every tag list is sent whole because Plex replaces a
@@ -57,6 +65,8 @@ FIELDS = (
 GROUP_OF = {name: name for name in FIELDS} | {"studio_collection": "collections"}
 #: Placeholders the sort title template may use.
 SORT_TITLE_KEYS = ("title", "code", "date", "studio")
+#: Plex's type numbers of the items PlexSync writes (``type=`` of listings and edits).
+MOVIE, EPISODE = 1, 4
 
 
 @dataclass(frozen=True)
@@ -294,13 +304,13 @@ def _genres(tags: list[str], policy: FieldPolicy) -> list[str]:
     return chosen[: max(0, min(policy.max_genres, MAX_TAGS))]
 
 
-def _collections(scene: Mapping[str, Any], tags: list[str], policy: FieldPolicy) -> list[str]:
+def _collections(scene: Mapping[str, Any], tags: list[str], policy: FieldPolicy, with_studio: bool) -> list[str]:
     names: list[str] = []
     if policy.writes("collections"):
         names += [clean(((g or {}).get("group") or {}).get("name"), MAX_TEXT["tag"]) for g in scene.get("groups") or ()]
         wanted = _fold(policy.collection_tags)
         names += [t for t in tags if t.casefold() in wanted]
-    if policy.writes("studio_collection"):
+    if with_studio:
         studio = scene.get("studio") or {}
         chain = [studio]
         if policy.studio_collection_parent and studio.get("parent_studio"):
@@ -313,8 +323,14 @@ def _collections(scene: Mapping[str, Any], tags: list[str], policy: FieldPolicy)
     return _unique(names)
 
 
-def desired_state(scene: Mapping[str, Any], policy: FieldPolicy = FieldPolicy()) -> DesiredState:
-    """The Plex state ``scene`` should produce under ``policy`` (groups switched off are absent)."""
+def desired_state(
+    scene: Mapping[str, Any],
+    policy: FieldPolicy = FieldPolicy(),
+    item_type: int = MOVIE,
+) -> DesiredState:
+    """The Plex state ``scene`` should produce in an item of ``item_type`` (a movie,
+    or an :data:`EPISODE`) under ``policy`` (groups switched off are absent)."""
+    episode = item_type == EPISODE
     title = _title(scene)
     date, year = parse_date(scene.get("date"))
     studio = scene.get("studio") or {}
@@ -337,27 +353,29 @@ def desired_state(scene: Mapping[str, Any], policy: FieldPolicy = FieldPolicy())
             **_locks(policy, "originallyAvailableAt", "year"),
         }
         groups.append(FieldGroup("date", params, {"date": date, "year": year, "lock": policy.lock}, [date, year]))
-    if policy.writes("studio"):
+    if policy.writes("studio") and not episode:
         groups.append(_text_group("studio", "studio", studio_name, policy))
-    if policy.writes("code"):
+    if policy.writes("code") and not episode:
         groups.append(_text_group("code", "originalTitle", code, policy))
     if policy.content_rating:
         groups.append(_text_group("content_rating", "contentRating", policy.content_rating, policy))
     if policy.writes("director"):
         director = clean(scene.get("director"), MAX_TEXT["tag"])
         groups.append(_tag_group("director", "director", [director] if director else [], policy))
-    if policy.writes("genres"):
+    if policy.writes("genres") and not episode:
         groups.append(_tag_group("genres", "genre", _genres(all_tags, policy), policy))
     if policy.writes("actors"):
         performers = _performers(scene.get("performers"))
         names = [name for name, _ in performers]
         thumbs = [performer_photo_url(policy.performer_photos, p) for _, p in performers]
         groups.append(_tag_group("actors", "actor", names, policy, thumbs if any(thumbs) else None))
-    if policy.writes("collections") or policy.writes("studio_collection"):
-        groups.append(_tag_group("collections", "collection", _collections(scene, all_tags, policy), policy))
-    if policy.label_tags:  # labels drive Plex's sharing restrictions: never emptied unasked
-        wanted = _fold(policy.label_tags)
-        groups.append(_tag_group("labels", "label", [t for t in all_tags if t.casefold() in wanted][:MAX_TAGS], policy))
+    with_studio = policy.writes("studio_collection") or (episode and policy.writes("studio"))
+    if policy.writes("collections") or with_studio:
+        collections = _collections(scene, all_tags, policy, with_studio)
+        groups.append(_tag_group("collections", "collection", collections, policy))
+    labels = _labels(all_tags, code, policy, episode)
+    if labels is not None:
+        groups.append(_tag_group("labels", "label", labels, policy))
     rating = plex_rating(scene.get("rating100"))
     if policy.writes("rating") and rating is not None:
         groups.append(FieldGroup("rating", {}, rating, rating))
@@ -369,6 +387,23 @@ def desired_state(scene: Mapping[str, Any], policy: FieldPolicy = FieldPolicy())
         lock=policy.lock,
         poster_shape=policy.poster_shape,
     )
+
+
+def _labels(tags: list[str], code: str, policy: FieldPolicy, episode: bool) -> list[str] | None:
+    """The item's labels, None when PlexSync leaves them alone. Labels drive Plex's
+    sharing restrictions, so they are never emptied unasked: a movie's only with
+    *Tags as labels*; an episode's also hold its genres and code (a Plex episode has
+    neither field), so there ``genres`` or ``code`` written is asking."""
+    wanted = _fold(policy.label_tags)
+    labels = []
+    if episode and policy.writes("genres"):
+        labels += _genres(tags, policy)
+    if episode and policy.writes("code") and code:
+        labels.append(clean(code, MAX_TEXT["tag"]))
+    labels += [t for t in tags if t.casefold() in wanted]
+    if not policy.label_tags and not (episode and (policy.writes("genres") or policy.writes("code"))):
+        return None
+    return _unique(labels)
 
 
 def _performers(items: Iterable[Mapping[str, Any]] | None) -> list[tuple[str, Mapping[str, Any]]]:

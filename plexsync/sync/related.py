@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from plexsync.stash import times
 from plexsync.stash.reader import StashReader, stash_time
 from plexsync.state import reconcile as reconcile_state
 from plexsync.state import relations
@@ -86,38 +87,83 @@ def reconcile(stash: StashReader, page_size: int, enqueue: Enqueue) -> Reconcile
 
     The first run only records where the library is: everything older was
     there before PlexSync watched, and "Sync all scenes" is for that. The
-    bound ``newest`` is read first and every page stops at it, so a scene
-    edited during the run is left for the next one rather than skipped.
+    bound ``newest`` is found first (:func:`_newest`) and the window stops at it,
+    so a scene edited during the run is left for the next one rather than skipped.
     Stash keeps whole seconds, so the window includes the last run's second
     (a scene changed in it after that run passed it is not lost) and skips the
     scenes of that second the last run queued.
+
+    Times are compared as instants (:mod:`plexsync.stash.times`): Stash writes them
+    with its local offset and compares them as text, so the text window asked of
+    Stash is widened by the offsets' slack and the instants decide.
     """
-    newest = stash.newest_scene_change()
+    newest = _newest(stash, page_size)
     since, queued_then = reconcile_state.watermark()
-    if since is None or not newest:
-        at_newest = {s["id"] for page in _at(stash, newest, page_size) for s in page} if newest else set()
-        reconcile_state.advance(newest or since or "", at_newest)
-        return ReconcileOutcome(0, 0, newest, first_run=since is None)
+    if since is None or newest is None:
+        text, at_newest = (newest.text, newest.scene_ids) if newest else (since or "", set())
+        reconcile_state.advance(text, at_newest)
+        return ReconcileOutcome(0, 0, newest.text if newest else None, first_run=since is None)
     once = _Once(enqueue)
     at_newest = queued_then
-    if newest != since:
+    start = times.instant(since) if since else None
+    if start != newest.instant:
         at_newest = set()
-        for page in _changed_between(stash, since, newest, page_size):
-            fresh = [s for s in page if not (s["updated_at"] == since and s["id"] in queued_then)]
-            once(s["id"] for s in fresh)
-            at_newest.update(s["id"] for s in fresh if s["updated_at"] == newest)
+        for scene, moment in _scenes_between(stash, since, newest, page_size):
+            if moment == start and scene["id"] in queued_then:
+                continue
+            once([scene["id"]])
+            if moment == newest.instant:
+                at_newest.add(scene["id"])
     changed = len(once.seen)
     orphaned = _vanished(stash, page_size, once)
-    reconcile_state.advance(newest, at_newest)
-    return ReconcileOutcome(changed, orphaned, newest)
+    reconcile_state.advance(newest.text, at_newest)
+    return ReconcileOutcome(changed, orphaned, newest.text)
 
 
-def _changed_between(stash: StashReader, since: str, newest: str, page_size: int) -> Iterable[list[dict]]:
-    """The scenes whose updated_at is from ``since`` to ``newest`` (both Stash's
-    text, both included); every scene when ``since`` is empty (an empty library
-    at the reconcile's first run: every scene is new)."""
-    window = {"updated_at": {"value": since, "value2": newest, "modifier": "BETWEEN"}} if since else {}
-    return stash.changed_scenes(window, page_size)
+@dataclass(frozen=True)
+class _Newest:
+    text: str  # as Stash wrote it
+    instant: float
+    scene_ids: set[str]  # the scenes changed at that instant
+
+
+def _newest(stash: StashReader, page_size: int) -> _Newest | None:
+    """The latest change in Stash, as an instant (None: no scenes).
+
+    Stash sorts ``updated_at`` as text, so its newest by text is not always the
+    latest (after a daylight-saving fall-back it is up to an hour behind). Every
+    change at or after that one has a text no more than the offsets' slack before it,
+    so the scenes of that band, read next, hold the latest change.
+    """
+    text = stash.newest_scene_change()
+    if not text:
+        return None
+    band = {"updated_at": {"value": times.wall_bound(text, -times.OFFSET_SLACK), "modifier": "GREATER_THAN"}}
+    found: dict[float, tuple[str, set[str]]] = {times.instant(text): (text, set())}
+    for page in stash.changed_scenes(band, page_size):
+        for scene in page:
+            moment = times.instant(scene["updated_at"])
+            found.setdefault(moment, (scene["updated_at"], set()))[1].add(scene["id"])
+    latest = max(found)
+    return _Newest(found[latest][0], latest, found[latest][1])
+
+
+def _scenes_between(stash: StashReader, since: str, newest: _Newest, page_size: int) -> Iterable[tuple[dict, float]]:
+    """The scenes changed from the instant of ``since`` (Stash's text) to ``newest``,
+    both included, each with its instant; every scene when ``since`` is empty (an
+    empty library at the reconcile's first run: every scene is new). The text window
+    asked of Stash is wider than the instants wanted (:mod:`plexsync.stash.times`)."""
+    start = times.instant(since) if since else None
+    window = {}
+    if since:
+        slack = times.slack(since, newest.text)
+        bounds = {"value": times.wall_bound(since, -slack), "value2": times.wall_bound(newest.text, slack)}
+        window = {"updated_at": {**bounds, "modifier": "BETWEEN"}}
+    for page in stash.changed_scenes(window, page_size):
+        for scene in page:
+            moment = times.instant(scene["updated_at"])
+            if moment <= newest.instant and (start is None or moment >= start):
+                yield scene, moment
 
 
 @dataclass(frozen=True)
@@ -138,22 +184,16 @@ def catch_up(stash: StashReader, since: float, page_size: int, enqueue: Enqueue)
     The reconcile's window query, over a window of its own: its watermark
     stays where it is (the changes the reconcile is for are caught by its
     next run as before). ``since`` is written as Stash writes times, in the
-    zone of its newest change, so that it compares as Stash compares them.
+    zone of its newest change, and compared as an instant.
     """
-    newest = stash.newest_scene_change()
-    if not newest:
+    newest = _newest(stash, page_size)
+    if newest is None:
         return CatchUpOutcome(0, None)
-    start = stash_time(since, like=newest)
+    start = stash_time(since, like=newest.text)
     once = _Once(enqueue)
-    if start <= newest:
-        for page in _changed_between(stash, start, newest, page_size):
-            once(s["id"] for s in page)
+    for scene, _ in _scenes_between(stash, start, newest, page_size):
+        once([scene["id"]])
     return CatchUpOutcome(len(once.seen), start)
-
-
-def _at(stash: StashReader, moment: str, page_size: int) -> Iterable[list[dict]]:
-    """The scenes whose updated_at is ``moment``."""
-    return stash.changed_scenes({"updated_at": {"value": moment, "modifier": "EQUALS"}}, page_size)
 
 
 def _vanished(stash: StashReader, page_size: int, once: _Once) -> int:

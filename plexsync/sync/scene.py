@@ -81,7 +81,10 @@ def unmatched(plex: PlexWriter, found: SceneMatch[PlexTarget]) -> SyncError:
             asked.append(f"{file.folder!r} of library {section.title!r}")
     first = waiting[0]
     scan = f"asked Plex to scan {', '.join(asked)}" if asked else "a scan of its folder was asked for already"
-    return NotScannedYet(f"no Plex item has the file {first.plex_path!r} (Stash path {first.stash_path!r}) yet; {scan}")
+    sections = tuple(sorted({section.id for file in waiting for section in file.sections}))
+    return NotScannedYet(
+        f"no Plex item has the file {first.plex_path!r} (Stash path {first.stash_path!r}) yet; {scan}", sections
+    )
 
 
 def find(plex: PlexWriter, path_map: PathMap, files: list[dict], changed_since: float | None) -> SceneMatch[PlexTarget]:
@@ -137,11 +140,15 @@ def apply_scene(
         remember_match(plex, scene_id, found)
         raise failure
     placement.clear(scene_id)
-    desired = desired_state(scene, policy)
+    # each item type gets its own fields (a movie's genres are an episode's labels)
+    by_type = {t.item_type: desired_state(scene, policy, t.item_type) for t in targets}
+    desired = by_type[targets[0].item_type]
     befores = {t.rating_key: {} if force else written.of(t.rating_key) for t in targets}
     images: dict[str, str] = {}
     cover = None
     screenshot_url = (scene.get("paths") or {}).get("screenshot")
+    if screenshot_url:
+        screenshot_url = stash.local_url(screenshot_url)  # Stash's external_host may be elsewhere
     source = _cover_source(screenshot_url, desired)
     if source and any(_changed(before.get(COVER_SOURCE), source) for before in befores.values()):
         # None also for Stash's placeholder: then no upload and no lock, so Plex keeps its own images
@@ -152,7 +159,8 @@ def apply_scene(
     for target in targets:
         before = befores[target.rating_key]
         keep = policy.keep_plex_edits
-        _write(plex, target, desired, cover, images, before, result, force=force, keep_plex_edits=keep)
+        wanted = by_type[target.item_type]
+        _write(plex, target, wanted, cover, images, before, result, force=force, keep_plex_edits=keep)
         if cover:
             written.remember(target.rating_key, {COVER_SOURCE: Written(source, source)})
     relations.remember(scene_id, scene)

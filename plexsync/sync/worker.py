@@ -37,7 +37,7 @@ from plexsync.plex.writer import PlexWriter
 from plexsync.queue.instance import bootstrap
 from plexsync.redact import register_secret
 from plexsync.stash.reader import StashReader
-from plexsync.state import attempts, bulkrun, db, freshness, matches, outage, placement, relations, servers
+from plexsync.state import attempts, bulkrun, db, freshness, matches, outage, placement, relations, scans, servers
 from plexsync.sync import bulk
 from plexsync.sync.mapping import field_policy
 from plexsync.sync.scene import sync_scene
@@ -230,6 +230,7 @@ def _wait_for_scan(scene_id: str, task: Task | None, settings: SyncSettings, exc
     if tried > settings.retries:
         task.retries = 0
         raise ItemNotInPlex(f"not in Plex after {tried} attempts: {exc.reason}") from None
+    scans.wait(scene_id, exc.section_ids)  # news of a scan there ends the wait (plexsync.worker.live)
     delay = min(settings.retry_max_delay, settings.retry_delay * settings.retry_backoff ** (tried - 1))
     raise WaitingForScan(exc.reason, tried, settings.retries + 1, delay) from None
 
@@ -251,8 +252,16 @@ def changed_since(rematch: bool, queued_at: float | None, task: Task | None) -> 
 
 
 def run_sync_scene(
-    scene_id: str, task: Task | None, rematch: bool = False, force: bool = False, queued_at: float | None = None
+    scene_id: str,
+    task: Task | None,
+    rematch: bool = False,
+    force: bool = False,
+    queued_at: float | None = None,
+    scanned: bool = False,
 ) -> None:
+    """``scanned``: one more try of a sync that waits for a Plex scan, on Plex's news
+    of it; still no item, it ends quietly and the waiting job's own retry stays the
+    wait (one chain of retries per scene, however many scans Plex announces)."""
     since = changed_since(rematch, queued_at, task)
 
     def body(settings: SyncSettings) -> None:
@@ -274,6 +283,11 @@ def run_sync_scene(
                 log.info("scene %s not synced: %s", scene_id, exc.reason)
             return
         except NotScannedYet as exc:
+            if scanned:
+                log.debug("scene %s: still not in Plex after the scan it waited for; its retry stays", scene_id)
+                if task is not None:
+                    task.plexsync_not_done = True  # not a success: its dead letter stays (queue.lifecycle)
+                return
             _wait_for_scan(scene_id, task, settings, exc)
             return
         except SceneNotFound:

@@ -1,8 +1,9 @@
 """The periodic cleanup: bounded state, bounded files.
 
 Dead letters expire after the retention setting; attempt counts of jobs
-long gone are dropped; jobs claimed by a machine that vanished are queued
-again; huey's result store (unused, but a user may have
+long gone are dropped, and so are scenes' waits for a Plex scan a day old;
+jobs claimed by a machine that vanished are queued again; huey's result
+store (unused, but a user may have
 switched results on) is emptied; and the SQLite files are checkpointed and
 vacuumed once enough of them is free space, so they do not only ever grow
 (a state database on a server, ``PLEXSYNC_DATABASE_URL``, is the server's
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from plexsync import dlq
 from plexsync.queue.instance import bootstrap, huey
-from plexsync.state import attempts, db
+from plexsync.state import attempts, db, scans
 
 log = logging.getLogger("plexsync.worker.maintenance")
 
@@ -55,6 +56,7 @@ def cleanup(retention_days: float | None = None) -> dict[str, int]:
     report = {
         "dead_letters": dlq.purge(retention_days),
         "attempt_counts": attempts.purge_stale(STALE_ATTEMPTS_SECONDS),
+        "scan_waits": scans.forget_old_waits(),
         "results": _flush_results(),
         # claims of a machine that is gone for good come back after CLAIM_HORIZON
         "orphans_requeued": huey.recover_orphans(),

@@ -158,8 +158,10 @@ def test_every_plex_request_of_a_sync_is_a_path_of_the_plex_spec(world: World):
     if not spec.is_file():
         pytest.skip("../shared/plex-api-spec is absent")
     templates = [line.strip()[:-1] for line in spec.read_text().splitlines() if re.match(r"^  /\S*:$", line)]
-    # plexapi itself lists sections at /library/sections, which the spec only has as /library/sections/all
-    templates += ["/library/sections"]
+    # plexapi itself lists sections at /library/sections, which the spec only has as /library/sections/all;
+    # the notification socket is /:/websockets/notifications in plexapi's AlertListener, Tautulli and
+    # PlexKodiConnect (years of real servers), where the spec spells it /:/websocket/notifications
+    templates += ["/library/sections", "/:/websockets/notifications"]
     patterns = [re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(t)) + "$") for t in templates]
     scene_id, _ = world.add_scene("spec-check", title="Spec check")
     world.start_consumer()

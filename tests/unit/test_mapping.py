@@ -6,9 +6,11 @@ import pytest
 
 from plexsync.config import SyncSettings
 from plexsync.sync.mapping import (
+    EPISODE,
     FIELDS,
     MAX_TAGS,
     MAX_TEXT,
+    MOVIE,
     FieldPolicy,
     canonical_digest,
     desired_state,
@@ -283,3 +285,37 @@ def test_the_policy_comes_from_the_settings():
     assert policy.skip == {"rating", "poster"} and policy.lock is False
     assert policy.genre_exclude == ("a", "b") and policy.max_genres == 3
     assert policy.performer_photos == "http://photos:8080"
+
+
+def test_an_episode_gets_its_own_fields_with_tags_and_code_as_labels_and_studio_as_collection():
+    """A Plex episode has no genre, studio or original title (plexapi's EpisodeEditMixins)."""
+    state = desired_state(FULL_SCENE, FieldPolicy(), EPISODE)
+    assert not {"genres", "studio", "code"} & set(state.groups)
+    sent = edit_params(state.groups.values())
+    assert not [k for k in sent if k.startswith(("genre", "studio", "originalTitle"))]
+    assert state.groups["labels"].value["tags"] == ["Outdoor", "Beach", "GH-0042"]
+    assert state.groups["collections"].value["tags"] == ["Walks, Vol. 1", "Golden Hour"]
+    assert {"title", "summary", "date", "director", "actors", "rating"} <= set(state.groups)
+    assert desired_state(FULL_SCENE, FieldPolicy(), MOVIE).groups == desired_state(FULL_SCENE).groups
+
+
+def test_an_episodes_labels_and_collections_follow_the_switches_and_settings():
+    def labels(**policy):
+        group = desired_state(FULL_SCENE, FieldPolicy(**policy), EPISODE).groups.get("labels")
+        return None if group is None else group.value["tags"]
+
+    def collections(**policy):
+        group = desired_state(FULL_SCENE, FieldPolicy(**policy), EPISODE).groups.get("collections")
+        return None if group is None else group.value["tags"]
+
+    assert labels(skip=frozenset({"code"})) == ["Outdoor", "Beach"]
+    assert labels(skip=frozenset({"genres"})) == ["GH-0042"]
+    assert labels(skip=frozenset({"genres", "code"})) is None  # labels left alone
+    assert labels(skip=frozenset({"genres", "code"}), label_tags=("beach",)) == ["Beach"]
+    assert labels(genre_exclude=("outdoor",), label_tags=("outdoor",)) == ["Beach", "GH-0042", "Outdoor"]
+    assert collections(skip=frozenset({"studio"})) == ["Walks, Vol. 1", "Golden Hour"]  # studio_collection still
+    assert collections(skip=frozenset({"studio", "studio_collection"})) == ["Walks, Vol. 1"]
+    assert collections(skip=frozenset({"studio_collection", "collections"})) == ["Golden Hour"]
+    assert collections(skip=frozenset({"studio", "studio_collection", "collections"})) is None
+    prefixed = collections(studio_collection_prefix="Studio:", studio_collection_parent=True)
+    assert prefixed == ["Walks, Vol. 1", "Studio: Golden Hour", "Studio: Sunrise Media"]

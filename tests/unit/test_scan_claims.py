@@ -53,3 +53,20 @@ def test_an_outside_scene_is_news_once_per_path(state):
     assert placement.record_outside("7", "/private/b.mp4")
     placement.clear("7")
     assert placement.outside_scenes() == []
+
+
+def test_scenes_waiting_for_a_scan_are_taken_once_per_library_and_old_waits_are_forgotten(state):
+    """The waits news of a Plex scan ends (plexsync.worker.live): taken, they are gone;
+    a day-old wait is dropped (its job synced or became a dead letter long ago)."""
+    import time
+
+    scans.wait("7", (1, 2))
+    scans.wait("8", (1,))
+    scans.wait("7", (1,))  # again: still one wait
+    assert scans.take_waiting(1) == ["7", "8"]
+    assert scans.take_waiting(1) == []
+    assert scans.take_waiting(2) == ["7"]
+    scans.wait("9", (3,))
+    scans.ScanWait.update(since=time.time() - scans.FORGET_AFTER - 1).execute()
+    assert scans.forget_old_waits() == 1
+    assert scans.take_waiting(3) == []
