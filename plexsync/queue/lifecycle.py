@@ -37,7 +37,7 @@ from plexsync.errors import ItemNotInPlex, SyncError
 from plexsync.queue.instance import bootstrap, huey
 from plexsync.state import attempts, db, outage
 from plexsync.tools import status
-from plexsync.worker import autostart, clock, health, heartbeat, presence
+from plexsync.worker import autostart, clock, credential, health, heartbeat, presence
 from plexsync.worker.logs import FailureSummary, configure_consumer_logging, first_quoted, folder_of, reason_pattern
 
 log = logging.getLogger("plexsync.queue.lifecycle")
@@ -93,10 +93,28 @@ def _start_presence() -> None:
             return
         threading.Thread(target=_compile_bytecode, name="plexsync-bytecode", daemon=True).start()
         started_by_plugin = os.environ.pop(autostart.ENV_AUTOSTARTED, None) == "1"
+        others = _other_consumers()
         _presence = presence.ConsumerPresence(
             bootstrap.data_dir, huey, _idle_exit if started_by_plugin else None, on_beat=_publish_health
         ).start()
+        if started_by_plugin:
+            credential.on_rejected(_presence.stop_for_new_credential)
     log.info("worker started (%s mode): pid %d", _presence.mode, os.getpid())
+    if others:
+        log.warning(
+            "%d other worker(s) already take jobs from this queue: %s; all of them do (Status lists each)",
+            len(others),
+            "; ".join(status.describe_consumer(beat) for beat in others),
+        )
+
+
+def _other_consumers() -> list[dict[str, Any]]:
+    """The consumers alive on this queue before this one (a second ``run.py worker`` is legal, and said)."""
+    try:
+        return [beat for beat in heartbeat.consumers() if beat.get("pid") != os.getpid()]
+    except Exception as exc:  # the queue's storage is away: the presence thread reports that
+        log.debug("could not read the other consumers: %s", exc)
+        return []
 
 
 @huey.on_startup()
