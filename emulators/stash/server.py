@@ -40,9 +40,16 @@ class StashEmulator(EmulatorServer):
     garbage_content_type = "application/json"
 
     def __init__(
-        self, api_key: str | None = None, port: int = 0, host: str = "127.0.0.1", *, windows: bool = False
+        self,
+        api_key: str | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        windows: bool = False,
+        login: bool = False,
     ) -> None:
-        """``windows=True``: a Stash running on Windows (paths like ``D:\\Videos\\a.mp4``)."""
+        """``windows=True``: a Stash running on Windows (paths like ``D:\\Videos\\a.mp4``). ``login=True``:
+        a username and password are set; with ``api_key`` None, no API key has been generated yet."""
         super().__init__(host=host, port=port)
         self.library = Library(windows=windows)
         self.scene_queries = SceneQueries(self.library)
@@ -54,7 +61,7 @@ class StashEmulator(EmulatorServer):
         #: Stash hook (Stash fires none for them): a test's handle on the moment
         #: a write has landed but its client has not heard so yet.
         self.on_activity: Callable[[str, int], None] | None = None
-        self._credentials = auth.Credentials(api_key)
+        self._credentials = auth.Credentials(api_key, login)
         self._in_flight = threading.local()
 
     # -- configuration --------------------------------------------------------
@@ -64,7 +71,14 @@ class StashEmulator(EmulatorServer):
 
     @api_key.setter
     def api_key(self, value: str | None) -> None:
+        """Generate (a new value) or clear (None) the API key, as Settings > Security does; a login stays."""
+        if value is None and self._credentials.api_key is not None:
+            self._credentials.login = True  # clearing the key leaves the username and password
         self._credentials.api_key = value or None
+
+    @property
+    def login(self) -> bool:
+        return self._credentials.needs_login
 
     @property
     def clock(self) -> Callable[[], datetime]:

@@ -96,6 +96,8 @@ class Status:
     last_reconcile: float | None = None
     #: Of the queued jobs, those held while a burst of edits goes on (plexsync.queue.storage).
     held: int = 0
+    #: The worker mode in force as the hooks see it (plexsync.hookenv.worker_mode).
+    worker_mode: str = "external"
     #: Every consumer's latest beat (plexsync.worker.heartbeat.consumers): several may share a queue.
     consumers: list[dict[str, Any]] = field(default_factory=list)
     now: float = field(default_factory=time.time)
@@ -113,7 +115,8 @@ class Status:
             found.append(
                 Problem(
                     ExitCode.WORKER_DOWN,
-                    f"no worker is running and {self.waiting} job(s) wait: {words.start_worker(str(PLUGIN_DIR))}",
+                    f"no worker is running and {self.waiting} job(s) wait: "
+                    + words.start_worker(str(PLUGIN_DIR), self.worker_mode),
                 )
             )
         for row in self.outages:
@@ -232,6 +235,16 @@ def _consumer(beat: dict[str, Any], now: float) -> str:
     return f"pid {beat.get('pid')} on {beat.get('host')} ({how}, since {_when(beat['started_at'], now)})"
 
 
+def _worker_mode() -> str:
+    from plexsync import hookenv
+    from plexsync.worker import health
+
+    try:
+        return hookenv.worker_mode((health.read() or {}).get("settings"))
+    except hookenv.ConfigError:
+        return hookenv.WORKER_MODES[0]
+
+
 def collect() -> Status:
     """Read everything the report shows (the state database must be open)."""
     from plexsync.queue.instance import huey
@@ -255,6 +268,7 @@ def collect() -> Status:
         worker=heartbeat.read(),
         worker_alive=heartbeat.alive(),
         consumers=heartbeat.consumers(),
+        worker_mode=_worker_mode(),
         location=queue_location(),
         playback=playback_report(),
         last_reconcile=reconcile.last_finished(),

@@ -114,8 +114,10 @@ class Words:
             return "the task 'List dead letters' shows them, 'Retry dead letters' retries them"
         return "'plexsync dlq list' shows them, 'plexsync dlq retry --all' retries them"
 
-    def start_worker(self, plugin_dir: str) -> str:
-        """How the user starts the worker they run themselves (worker mode external)."""
+    def start_worker(self, plugin_dir: str, mode: str = "external") -> str:
+        """What gets a worker running, in worker mode ``mode``."""
+        if self.inside_stash and mode == "auto":
+            return "PlexSync starts one with the next edit or task; if none starts, the Doctor task tells why"
         if self.inside_stash:
             return (
                 f"start the worker you run (docs/worker.md), or set {self.setting('worker_mode')} "
