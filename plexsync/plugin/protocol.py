@@ -120,7 +120,7 @@ def _worker_warnings(payload: dict[str, Any], fresh: bool, queued: bool, health_
         mode = hookenv.WORKER_MODES[0]
     work = queued or bool(snapshot and (snapshot.get("queued") or snapshot.get("waiting")))
     worker_note = autostart.ensure_worker(mode, payload.get("server_connection"), work)
-    if worker_note:
+    if worker_note and (health_too or mode == "auto"):  # a Status or Doctor report says "no worker" itself
         notes.append(worker_note)
     return notes + (health.problems(snapshot) if health_too else [])
 

@@ -197,7 +197,7 @@ def _classified(task: Task | None, services: tuple[str, ...], body: Callable[[Sy
         if isinstance(exc, AuthFailed) and exc.service == "stash" and credential.rejected():
             raise WaitingFor(exc.service, retry_delay, exc.reason) from None  # a worker with the new key takes it
         if outage.record_failure(exc.service, exc.reason, base_delay=retry_delay, max_delay=max_delay):
-            log.error("%s; syncs wait and resume by themselves once this is fixed", exc.reason)
+            log.error("%s; syncs wait and resume by themselves once this is fixed%s", exc.reason, _fix(exc))
         _wait_for(exc.service, retry_delay, max_delay, exc.reason)
         raise WaitingFor(exc.service, retry_delay, exc.reason) from None
     except Permanent:
@@ -212,6 +212,19 @@ def _classified(task: Task | None, services: tuple[str, ...], body: Callable[[Sy
     for service in services:
         if outage.record_success(service):
             log.warning("%s is reachable again; queued syncs resume", service.capitalize())
+
+
+def _fix(exc: Unavailable) -> str:
+    """Where the refused credential comes from, for the worker's log (read at a command line: variable names)."""
+    if not isinstance(exc, AuthFailed):
+        return ""
+    if exc.service == "plex":
+        from plexsync.tools.words import CLI
+
+        return f" (the token: {CLI.setting('plex_token')})"
+    if credential.handed():
+        return " (the API key Stash gave the plugin when it started this worker)"
+    return " (the API key: PLEXSYNC_STASH_API_KEY in the worker's environment)"
 
 
 class WaitingForScan(RetryTask):
