@@ -230,6 +230,7 @@ def test_status_task_in_stash_prints_what_the_cli_prints_and_warns(world: World)
     assert by_cli.returncode == ExitCode.DEAD_LETTERS, by_cli.stdout
     task = world.host.run_task("Status")
     assert task.error is None, task
+
     # the same report, but for its fixes: Stash's words in Stash (the tasks), the command line's in the shell
     def facts(text: str) -> str:
         return _normalised("\n".join(line for line in text.splitlines() if not line.startswith("! ")))
@@ -238,8 +239,7 @@ def test_status_task_in_stash_prints_what_the_cli_prints_and_warns(world: World)
     assert "dead letters: 2 (newest: #" in task.output
     assert "worker: not running\n" in task.output  # a graceful stop takes the heartbeat with it
     assert task.messages("warning") == [
-        "PlexSync Status: 2 dead letter(s): the task 'List dead letters' shows them, 'Retry dead letters' "
-        "retries them",
+        "PlexSync Status: 2 dead letter(s): the task 'List dead letters' shows them, 'Retry dead letters' retries them",
         "PlexSync Status: 1 problem(s) (the lines below)",
     ]
 

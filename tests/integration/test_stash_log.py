@@ -48,7 +48,7 @@ def test_every_tasks_report_is_visible_at_info_as_lines_a_user_reads(world: Worl
 
     sync_all = _shown(world.host.run_task("Sync all scenes"))
     assert re.fullmatch(r"PlexSync Sync all scenes: sync all: 5 of 5 scenes done by the worker .*", sync_all[-1])
-    for scene_id, rating_key in scenes:
+    for _, rating_key in scenes:
         assert world.plex.item(rating_key).title.startswith("log ")
 
     status = _shown(world.host.run_task("Status"))
@@ -88,7 +88,9 @@ def test_a_fresh_installs_doctor_lists_every_missing_setting_at_once(world: Worl
     warnings = [line.message for line in doctor.shown() if line.level == "warning"]
     page = "on Stash's plugin page (Settings > Plugins > Stash Plex Sync)"
     assert f"PlexSync Doctor: [FAIL] Settings: 'Plex URL' is not set; fix: fill it in: 'Plex URL' {page}" in warnings
-    assert f"PlexSync Doctor: [FAIL] Settings: 'Plex token' is not set; fix: fill it in: 'Plex token' {page}" in warnings
+    assert (
+        f"PlexSync Doctor: [FAIL] Settings: 'Plex token' is not set; fix: fill it in: 'Plex token' {page}" in warnings
+    )
     assert "PlexSync Doctor: 2 problem(s) found, each with its fix (below)" in warnings
     assert any("Path rules: not tested (needs valid settings and Plex)" in line for line in _shown(doctor))
 
@@ -110,7 +112,9 @@ def test_a_second_worker_started_by_hand_says_so_and_status_shows_both(world: Wo
     first = world.start_consumer()
     second = world.start_consumer()
     pids = (first.process.pid, second.process.pid)
-    said = wait_until(lambda: re.search(r"1 other worker\(s\) already take jobs from this queue: pid (\d+)", second.log()))
+    said = wait_until(
+        lambda: re.search(r"1 other worker\(s\) already take jobs from this queue: pid (\d+)", second.log())
+    )
     assert int(said.group(1)) == pids[0]
     status = _shown(world.host.run_task("Status"))
     [worker] = [line for line in status if line.startswith("PlexSync Status: worker: ")]
