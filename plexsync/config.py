@@ -564,7 +564,8 @@ BOOTSTRAP_SETTINGS: tuple[EnvOnly, ...] = (
     EnvOnly(
         "stash_api_key",
         "none",
-        "Stash's API key (Stash: Settings > Security > API Key), needed when Stash has a login",
+        "Stash's API key (Stash: Settings > Security > API Key), needed when Stash has a login by a worker you "
+        "run yourself; a worker the plugin starts gets Stash's key from Stash",
     ),
     EnvOnly(
         "data_dir",
