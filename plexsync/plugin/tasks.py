@@ -82,7 +82,8 @@ def _follow(asked: float) -> tuple[str, str]:
                 last_tenth = tenth
                 if run.done:
                     rate = run.done / max(time.time() - run.started_at, 0.001)
-                    log("info", f"PlexSync: {run.done} of {run.total} scenes synced ({rate:.0f}/s)")
+                    progress = f"{run.done} of {run.total} scenes synced ({rate:.0f}/s)"
+                    log("info", f"PlexSync {TITLES['sync_all']}: {progress}")
         else:
             run = None
         down = outage.Outage.select().first()

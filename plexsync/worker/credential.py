@@ -146,7 +146,7 @@ def on_rejected(callback: Callable[[], None] | None) -> None:
 def rejected() -> bool:
     """Stash refused this worker's key: True when the worker stops for a replacement (see the module doc)."""
     callback = _on_rejected
-    if callback is None:
+    if callback is None or not _asked:  # Stash was not asked: a new worker would send the same refused key
         return False
     callback()
     return True
