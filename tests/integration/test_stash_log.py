@@ -81,6 +81,13 @@ def test_every_tasks_report_is_visible_at_info_as_lines_a_user_reads(world: Worl
     [summary] = [line for line in letters.shown() if line.message.startswith("PlexSync List dead letters: 1 dead")]
     assert summary.level == "warning" and "the task 'Retry dead letters' queues them again" in summary.message
 
+    for task, said in (
+        ("Retry dead letters", "PlexSync Retry dead letters: re-queued 1 dead letter(s)"),
+        ("Force full sync", "PlexSync Force full sync: queued a forced Plex sync of every scene"),
+        ("Copy from Plex now", "PlexSync Copy from Plex now: queued a copy of the plays"),
+    ):
+        assert any(line.startswith(said) for line in _shown(world.host.run_task(task))), task
+
 
 def test_a_fresh_installs_doctor_lists_every_missing_setting_at_once(world: World):
     world.stash.set_plugin_settings(PLUGIN_ID, {})
