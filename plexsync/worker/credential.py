@@ -9,7 +9,10 @@ session cookie, ../shared/stash-plugins.md), so the user never copies it.
 **Who asks.** Only the hook or task that starts a worker
 (:func:`plexsync.worker.autostart.ensure_worker`): one GraphQL request, with
 ``http.client`` (a hook may not import requests), paid once per worker start,
-never by the hooks that find a worker running.
+never by the hooks that find a worker running. With a login and no key yet,
+no worker is started (it could not read Stash) and the hook says where to
+generate one; each later hook asks again until a key exists, since nothing
+tells a hook that the user has generated one.
 
 **How it is handed over.** Through the started process's **stdin**: the
 starting hook writes the key into the pipe and closes it; the child
