@@ -564,8 +564,8 @@ BOOTSTRAP_SETTINGS: tuple[EnvOnly, ...] = (
     EnvOnly(
         "stash_api_key",
         "none",
-        "Stash's API key (Stash: Settings > Security > API Key), needed when Stash has a login by a worker you "
-        "run yourself; a worker the plugin starts gets Stash's key from Stash",
+        "Stash's API key (Stash: Settings > Security > API Key), needed by a worker you run yourself when Stash "
+        "has a login (a worker the plugin starts gets the key from Stash)",
     ),
     EnvOnly(
         "data_dir",
