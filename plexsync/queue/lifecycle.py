@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import threading
 from typing import Any
@@ -111,7 +112,10 @@ def _start_presence() -> None:
 def _other_consumers() -> list[dict[str, Any]]:
     """The consumers alive on this queue before this one (a second ``run.py worker`` is legal, and said)."""
     try:
-        return [beat for beat in heartbeat.consumers() if beat.get("pid") != os.getpid()]
+        beats = [beat for beat in heartbeat.consumers() if beat.get("pid") != os.getpid()]
+        # A beat of this machine whose worker was killed stays fresh for a few seconds: trust the presence locks.
+        local = autostart.live_consumers(bootstrap.data_dir) - (1 if presence.taken_at_launch is not None else 0)
+        return [beat for beat in beats if beat.get("host") != socket.gethostname() or local > 0]
     except Exception as exc:  # the queue's storage is away: the presence thread reports that
         log.debug("could not read the other consumers: %s", exc)
         return []
