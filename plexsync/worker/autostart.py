@@ -151,9 +151,9 @@ def _log_file(data_dir: str | Path) -> Any:
 
 
 def spawn(data_dir: str | Path, server_connection: Any, plugin_dir: str | Path, handover: bytes) -> int:
-    """Start a detached consumer, hand it ``handover`` (Stash's key: plexsync.worker.credential) through its stdin
-    and wait until it holds its presence
-    lock (the caller holds the start lock meanwhile); returns its pid. ``RuntimeError`` when it did not start."""
+    """Start a detached consumer, hand it ``handover`` (Stash's key: :mod:`plexsync.worker.credential`) through
+    its stdin and wait until it holds its presence lock (the caller holds the start lock meanwhile); returns its
+    pid. ``RuntimeError`` when it did not say so in time (it may still start: a later hook then finds it)."""
     import subprocess  # only the one hook that starts a worker pays for it
     import threading
 

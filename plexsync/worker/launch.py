@@ -13,6 +13,7 @@ presence adopts the lock (:class:`plexsync.worker.presence.ConsumerPresence`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -27,7 +28,8 @@ def main(argv: list[str]) -> int:
         print("could not take the worker's presence lock in", lock.path, file=sys.stderr, flush=True)
         return 1
     presence.taken_at_launch = lock
-    os.write(1, autostart.READY + b"\n")
+    with contextlib.suppress(OSError):  # the hook gave up waiting (a very slow start) and went: run all the same
+        os.write(1, autostart.READY + b"\n")
     os.dup2(2, 1)  # from now on, print() goes to worker.log like the logging does
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
