@@ -140,6 +140,7 @@ def on_shutdown() -> None:
         presence = _presence
     if presence is None or not presence.halt():
         return
+    presence.close()
     try:
         heartbeat.clear()
         _publish_health()

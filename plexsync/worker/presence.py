@@ -128,12 +128,17 @@ class ConsumerPresence:
         if self._lock is not None:
             self._lock.release()
 
+    def close(self) -> None:
+        """At the consumer's clean stop: the lock released and its file removed (a kill leaves it to be pruned)."""
+        if self._lock is not None:
+            self._lock.remove()
+
     def stop_for_new_credential(self) -> None:
         """Stash refused the API key the plugin handed over: make room at once for a worker with the new one."""
         if self.stopping:
             return
         self.stopping = True
-        self.release()
+        self.close()
         log.warning(
             "Stash refused the API key PlexSync handed to this worker (it was regenerated or cleared in Stash): "
             "stopping; the next edit or task starts a worker with Stash's current key"
