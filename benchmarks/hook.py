@@ -34,7 +34,8 @@ with the standard library only (a venv made without pip), as Stash's own:
 what :mod:`plexsync.environment.activate` adds to a hook is this row against
 ``warm``'s ``hook``; ``bare`` is that Python's ``-c pass``.
 
-A worker is "running" throughout: the benchmark holds the worker lock (so
+A worker is "running" throughout: the benchmark holds a presence lock as a
+consumer does (``data/workers/*.lock``, :mod:`plexsync.worker.oslock`, so
 hooks start none) and keeps each queue database open, as a consumer does
 (so no process is the last to close it and checkpoints it on exit).
 Bounded: 10 variants x ``--runs`` processes (about a minute at 40).
@@ -43,7 +44,6 @@ Bounded: 10 variants x ``--runs`` processes (about a minute at 40).
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import shutil
@@ -55,6 +55,9 @@ import time
 from pathlib import Path
 
 from _harness import REPO, machine, median, percentile, table
+
+sys.path.insert(0, str(REPO))
+from plexsync.worker import oslock
 
 HOOK_INPUT = json.dumps(
     {
@@ -157,8 +160,9 @@ def main() -> None:
         no_redis_path(tmp)
         data = tmp / "data"
         data.mkdir()
-        lock = os.open(data / "worker.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(lock, fcntl.LOCK_SH)  # as a running consumer holds it: hooks start no worker
+        (data / "workers").mkdir()
+        lock = oslock.try_lock_path(str(data / "workers" / "benchmark.lock"))  # as a running consumer holds it
+        assert lock is not None
         env = base_env(tmp)
         plugins = {"cold": plugin_copy(tmp / "cold", False), "warm": plugin_copy(tmp / "warm", True)}
         progs = {cache: variants(tmp, plugin, tmp / f"min-{cache}.db") for cache, plugin in plugins.items()}

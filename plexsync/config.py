@@ -480,7 +480,9 @@ def setting_value(
             raise
         # Named as the user sees it where they typed it (the variable's name is for the environment).
         problem = str(exc).removeprefix(f"{env_name(key)}: ")
-        raise ConfigError(f"'{setting.display_name}' on Stash's plugin page: {problem}") from None
+        refused = ConfigError(f"'{setting.display_name}' on Stash's plugin page: {problem}")
+        refused.key = key  # type: ignore[attr-defined]  (plexsync.tools.words names the setting by it)
+        raise refused from None
 
 
 def invalid_settings(
@@ -655,7 +657,8 @@ BOOTSTRAP_SETTINGS: tuple[EnvOnly, ...] = (
     EnvOnly(
         "stash_api_key",
         "none",
-        "Stash's API key (Stash: Settings > Security > API Key), needed when Stash has a login",
+        "Stash's API key (Stash: Settings > Security > API Key), needed by a worker you run yourself when Stash "
+        "has a login (a worker the plugin starts gets the key from Stash)",
     ),
     EnvOnly(
         "data_dir",

@@ -131,7 +131,9 @@ def from_status(service: str, status: int, detail: str = "") -> SyncError:
     label = service.capitalize()
     suffix = f": {detail}" if detail else ""
     if status == 401:
-        credential = "token (PLEXSYNC_PLEX_TOKEN)" if service == "plex" else "API key (PLEXSYNC_STASH_API_KEY)"
+        # No variable name here: this reason reaches Stash's log too, where the fix is in the page's words
+        # (plexsync.tools.words); the worker's log adds the command line's.
+        credential = "token" if service == "plex" else "API key"
         return AuthFailed(service, f"{label} rejected the {credential} (HTTP 401)")
     if status == 429 or status >= 500:
         return Transient(f"{label} answered HTTP {status}{suffix}")

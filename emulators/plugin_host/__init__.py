@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from .hook_input import hook_context
 from .manifest import Hook, Manifest, ManifestError, Operation, load_manifest
-from .process import Invocation, LogLine, PluginProcess
+from .process import DEFAULT_LEVEL, LEVELS, Invocation, LogLine, PluginProcess
 
 if TYPE_CHECKING:
     from emulators.stash import StashEmulator
     from emulators.stash.server import MutationHook
 
-__all__ = ["Invocation", "LogLine", "Manifest", "ManifestError", "PluginHost", "RunningTask"]
+__all__ = ["DEFAULT_LEVEL", "LEVELS", "Invocation", "LogLine", "Manifest", "ManifestError", "PluginHost", "RunningTask"]
 
 #: What Stash recognises as "run this with the configured Python" (pkg/python).
 PYTHON_COMMANDS = ("python", "python3")
@@ -197,7 +197,7 @@ class PluginHost:
         for hook in hooks:
             args: dict[str, Any] = dict(hook.default_args)
             args["hookContext"] = context
-            finished.append(self._start("hook", hook, args).wait())
+            finished.append(self._start("hook", hook, args, hook_type).wait())
         return finished
 
     def attach(self) -> None:
@@ -234,7 +234,16 @@ class PluginHost:
             self.fire_hook(hook_type, object_id, input, input_fields)
 
     # -- plumbing -----------------------------------------------------------
-    def _start(self, kind: str, operation: Operation | Hook, args: dict[str, Any]) -> PluginProcess:
+    def shown(self, level: str = DEFAULT_LEVEL) -> list[LogLine]:
+        """Stash's log page at ``level`` over every invocation so far, oldest first
+        (the page itself lists newest first)."""
+        with self._lock:
+            invocations = list(self.invocations)
+        return [line for invocation in invocations for line in invocation.shown(level)]
+
+    def _start(
+        self, kind: str, operation: Operation | Hook, args: dict[str, Any], hook_type: str = ""
+    ) -> PluginProcess:
         command = self.command(operation)
         is_python = [*self.manifest.exec, *operation.exec_args][0] in PYTHON_COMMANDS
         connection = self.server_connection()
@@ -243,6 +252,8 @@ class PluginHost:
             name=operation.name,
             stdin={"server_connection": connection, "args": args},
             command=command,
+            plugin=self.manifest.name,
+            hook_type=hook_type,
         )
         with self._lock:
             self.invocations.append(invocation)

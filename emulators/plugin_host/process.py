@@ -7,6 +7,15 @@ inherited stdout keeps the invocation (and, for a hook, the mutation that
 fired it) hanging; stderr is decoded line by line concurrently. Stopping a
 task is ``cmd.Process.Kill()``: SIGKILL to the direct child only.
 
+What Stash's log then shows of the invocation (:attr:`Invocation.stash_log`)
+is read from ``internal/manager/task_plugin.go`` (a task) and
+``pkg/plugin/plugins.go`` ``executePostHooks`` (a hook), stashapp/stash
+cf3489e: the stderr lines at their levels, then the answer: its ``output``
+at **Debug** ("Plugin returned: ..." for a task, "<hook type> [<plugin>]:
+returned: ..." for a hook), its ``error`` at **Error**. Stash's log level
+and its log page both default to **Info** (``SettingsLogsPanel.tsx``:
+``useState("Info")``), so :meth:`Invocation.shown` is what a user sees.
+
 The emulator adds one thing Stash does not have: a safety deadline, so a
 plugin that would hang Stash forever fails a test instead (recorded as
 ``timed_out``), and the process group is then killed to clean up.
@@ -29,6 +38,10 @@ from typing import Any
 #: Stash truncates a stderr line to this many bytes (``maxLogLineLength``).
 MAX_LOG_LINE = 64 * 1024
 _LEVEL_LETTERS = {"t": "trace", "d": "debug", "i": "info", "w": "warning", "e": "error", "p": "progress"}
+#: Stash's log levels, lowest first (``pkg/logger``; the log page filters on this order).
+LEVELS = ("trace", "debug", "info", "warning", "error")
+#: What Stash's log page shows unless the user picks another level.
+DEFAULT_LEVEL = "info"
 # Go's ExitError text for the signals a plugin process is likely to die of.
 _SIGNAL_TEXT = {
     signal.SIGKILL: "killed",
@@ -56,6 +69,10 @@ class Invocation:
     name: str
     stdin: dict[str, Any]
     command: list[str]
+    #: The plugin's name (the manifest's ``name``) and, for a hook, its trigger:
+    #: both appear in the line Stash logs for a hook's answer.
+    plugin: str = ""
+    hook_type: str = ""
     returncode: int | None = None
     stdout: str = ""
     output: Any = None
@@ -68,8 +85,39 @@ class Invocation:
     timed_out: bool = False
 
     def messages(self, level: str | None = None) -> list[str]:
-        """Log messages, optionally of one level (handy in assertions)."""
+        """The plugin's stderr log messages, optionally of one level (handy in assertions)."""
         return [line.message for line in self.logs if level is None or line.level == level]
+
+    @property
+    def answer_log(self) -> LogLine | None:
+        """The line Stash logs for the answer once the process is done (None before)."""
+        if self.returncode is None and not self.timed_out:
+            return None
+        hook = f"{self.hook_type} [{self.plugin}]: " if self.kind == "hook" else ""
+        if self.error is not None:
+            return LogLine(
+                "error", f"{hook}returned error: {self.error}" if hook else f"Plugin returned error: {self.error}"
+            )
+        output = self.output if self.output is not None else self.raw_output
+        if output is None:
+            return LogLine("debug", f"{hook}returned no result" if hook else "Plugin returned no result")
+        shown = output if isinstance(output, str) else json.dumps(output)
+        return LogLine("debug", f"{hook}returned: {shown}" if hook else f"Plugin returned: {shown}")
+
+    @property
+    def stash_log(self) -> list[LogLine]:
+        """Everything Stash's log holds of this invocation: stderr lines, then the answer."""
+        answer = self.answer_log
+        return [*self.logs, *([answer] if answer else [])]
+
+    def shown(self, level: str = DEFAULT_LEVEL) -> list[LogLine]:
+        """The lines of :attr:`stash_log` that Stash's log page shows at ``level`` (Info: what a user sees)."""
+        floor = LEVELS.index(level)
+        return [line for line in self.stash_log if LEVELS.index(line.level) >= floor]
+
+    def shown_text(self, level: str = DEFAULT_LEVEL) -> str:
+        """:meth:`shown` as the page's text, one message a line (handy in assertions)."""
+        return "\n".join(line.message for line in self.shown(level))
 
 
 def decode_stdout(text: str) -> tuple[Any, str | None, str | None]:

@@ -3,6 +3,10 @@
 - An ``ApiKey`` header (or ``?apikey=``) that differs from the configured key
   is refused with 401 on every path, even when Stash has no login configured
   at all (its configured key is then empty, so *any* key is wrong).
+- A login (username and password) may exist with no API key generated yet
+  (Stash's Settings > Security: "Username must be saved before generating API
+  key"): then only a session cookie gets in, and ``configuration { general
+  { apiKey } }`` answers an empty key.
 - With a login configured and no key: a valid ``session`` cookie passes;
   otherwise ``/graphql`` and paths with a file extension get 401 (empty body,
   ``WWW-Authenticate: FormBased``) and every other path (screenshots, images)
@@ -32,8 +36,10 @@ class Verdict(enum.Enum):
 class Credentials:
     """The configured API key and the session cookies handed out so far."""
 
-    def __init__(self, api_key: str | None) -> None:
+    def __init__(self, api_key: str | None, login: bool = False) -> None:
         self.api_key = api_key or None
+        #: A username and password are set (always so when a key exists: Stash makes one only then).
+        self.login = login
         self._sessions: set[str] = set()
         self._lock = threading.Lock()
 
@@ -47,6 +53,10 @@ class Credentials:
         with self._lock:
             self._sessions.discard(value)
 
+    @property
+    def needs_login(self) -> bool:
+        return self.login or self.api_key is not None
+
     def has_session(self, value: str | None) -> bool:
         with self._lock:
             return value is not None and value in self._sessions
@@ -55,7 +65,7 @@ class Credentials:
         key = request.header("ApiKey") or request.arg("apikey") or ""
         if key:
             return Verdict.ALLOW if key == self.api_key else Verdict.UNAUTHORIZED
-        if self.api_key is None or request.path.startswith(LOGIN_PATH):
+        if not self.needs_login or request.path.startswith(LOGIN_PATH):
             return Verdict.ALLOW
         if self.has_session(request.cookies.get("session")):
             return Verdict.ALLOW

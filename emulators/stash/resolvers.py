@@ -41,6 +41,9 @@ class StashState(Protocol):
     @property
     def api_key(self) -> str | None: ...
 
+    @property
+    def login(self) -> bool: ...
+
     def run_hook(
         self, hook_type: str, object_id: int, input: dict[str, Any] | None, input_fields: list[str] | None
     ) -> None: ...
@@ -172,7 +175,8 @@ def _find_many(table_name: str, filter_arg: str, list_field: str, legacy_ids_arg
 
 
 def configuration(_: None, info: GraphQLResolveInfo) -> dict[str, Any]:
-    api_key = _ctx(info).state.api_key
+    state = _ctx(info).state
+    api_key = state.api_key
     return {
         "general": {
             "databasePath": f"{CONFIG_DIR}/stash-go.sqlite",
@@ -180,7 +184,7 @@ def configuration(_: None, info: GraphQLResolveInfo) -> dict[str, Any]:
             "configFilePath": f"{CONFIG_DIR}/config.yml",
             "pluginsPath": f"{CONFIG_DIR}/plugins",
             "apiKey": api_key or "",
-            "username": "admin" if api_key else "",
+            "username": "admin" if state.login else "",
             "maxSessionAge": 3600,
             "pythonPath": "",
         },

@@ -48,10 +48,12 @@ class StashEmulator(EmulatorServer):
         *,
         windows: bool = False,
         zone: tzinfo = UTC,
+        login: bool = False,
     ) -> None:
         """``windows=True``: a Stash running on Windows (paths like ``D:\\Videos\\a.mp4``).
         ``zone``: the zone of Stash's machine (``zoneinfo.ZoneInfo("Europe/Berlin")``):
-        ``created_at``/``updated_at`` are written and compared as text in it (see :mod:`.model`)."""
+        ``created_at``/``updated_at`` are written and compared as text in it (see :mod:`.model`).
+        ``login=True``: a username and password are set; with ``api_key`` None, no API key has been generated yet."""
         super().__init__(host=host, port=port)
         self.library = Library(windows=windows, zone=zone)
         self.scene_queries = SceneQueries(self.library)
@@ -66,7 +68,7 @@ class StashEmulator(EmulatorServer):
         #: Plugin hosts attached to this Stash (emulators.plugin_host), by plugin id:
         #: their UI files are served and runPluginOperation runs them.
         self.plugins: dict[str, Any] = {}
-        self._credentials = auth.Credentials(api_key)
+        self._credentials = auth.Credentials(api_key, login)
         self._in_flight = threading.local()
         #: Stash's ``external_host`` setting (e.g. ``https://stash.example.com``): when
         #: set, every URL Stash returns is built on it instead of the request's Host
@@ -81,7 +83,14 @@ class StashEmulator(EmulatorServer):
 
     @api_key.setter
     def api_key(self, value: str | None) -> None:
+        """Generate (a new value) or clear (None) the API key, as Settings > Security does; a login stays."""
+        if value is None and self._credentials.api_key is not None:
+            self._credentials.login = True  # clearing the key leaves the username and password
         self._credentials.api_key = value or None
+
+    @property
+    def login(self) -> bool:
+        return self._credentials.needs_login
 
     @property
     def clock(self) -> Callable[[], datetime]:

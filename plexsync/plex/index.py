@@ -193,7 +193,7 @@ class PlexIndex:
                 known = ", ".join(repr(s.title) for s in usable) or "none"
                 raise Misconfigured(
                     "plex",
-                    f"Plex sections (PLEXSYNC_PLEX_SECTIONS): Plex has no movie or show library named {name!r} "
+                    f"'Plex sections': Plex has no movie or show library named {name!r} "
                     f"(it has {known})",
                 )
             if section not in chosen:

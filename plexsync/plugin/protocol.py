@@ -110,7 +110,7 @@ def _snapshot(fresh: bool) -> dict[str, Any] | None:
     return snapshot
 
 
-def _worker_warnings(payload: dict[str, Any], fresh: bool, queued: bool) -> list[str]:
+def _worker_warnings(payload: dict[str, Any], fresh: bool, queued: bool, health_too: bool = True) -> list[str]:
     """What Stash's log should say about the worker and failing syncs (empty when all is well)."""
     from plexsync import hookenv
     from plexsync.worker import autostart, health
@@ -124,14 +124,16 @@ def _worker_warnings(payload: dict[str, Any], fresh: bool, queued: bool) -> list
         mode = hookenv.WORKER_MODES[0]
     work = queued or bool(snapshot and (snapshot.get("queued") or snapshot.get("waiting")))
     worker_note = autostart.ensure_worker(mode, payload.get("server_connection"), work)
-    if worker_note:
+    if worker_note and (health_too or mode == "auto"):  # a Status or Doctor report says "no worker" itself
         notes.append(worker_note)
-    return notes + health.problems(snapshot)
+    return notes + (health.problems(snapshot) if health_too else [])
 
 
-def _report(payload: dict[str, Any], fresh: bool, queued: bool) -> None:
+def _report(payload: dict[str, Any], fresh: bool, queued: bool, health_too: bool = True) -> None:
+    """Start a worker when work waits (auto mode), and say in one warning line what needs the user:
+    no worker (external mode), Stash's missing API key, and, with ``health_too``, failing syncs."""
     try:
-        notes = _worker_warnings(payload, fresh, queued)
+        notes = _worker_warnings(payload, fresh, queued, health_too)
     except Exception as exc:  # the job is queued already; only the report failed
         notes = [f"could not check the worker ({exc})"]
     if notes:
@@ -179,8 +181,11 @@ def run(payload: dict[str, Any]) -> Any:
     except Exception as exc:
         _refuse_if_unwritable(exc, payload, "cannot run the task")
         raise
-    if mode not in plugin_tasks.REPORTS_ITS_OWN_PROBLEMS:
-        _report(payload, fresh=True, queued=False)
+    if mode in plugin_tasks.OPERATIONS:
+        return output  # the scene page's answer says what the worker does and starts one itself: nothing more to do
+    # Every task may start the worker (the way back after Stash's key was regenerated, for one); the health
+    # warning only where the task's own report did not say it already.
+    _report(payload, fresh=True, queued=False, health_too=mode not in plugin_tasks.REPORTS_ITS_OWN_PROBLEMS)
     return output
 
 

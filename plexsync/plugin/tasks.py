@@ -1,11 +1,15 @@
 """The buttons PlexSync adds to Stash's Tasks page (see the manifest).
 
-"Status" and "Doctor" print what ``plexsync status`` and ``plexsync doctor``
-print; each problem they find is also one warning line in Stash's log.
+Every task's result is written into Stash's log as lines a user reads at
+Stash's default level (:mod:`plexsync.plugin.report`): info, warning where
+something needs the user. Its ``output`` holds what ``plexsync status``,
+``plexsync doctor``... print, for whatever reads it. A task that reports
+nothing itself (a new one) gets its output written as info lines by
+:func:`run`. Fixes are in Stash's words (:data:`plexsync.tools.words.STASH`).
+Doctor checks Stash with the credential the worker gets, Plex with the
+plugin settings.
 Before its work every task stores the settings' missing defaults and warns
 about refused values (:mod:`plexsync.plugin.settings_page`).
-Doctor reaches Stash as the task itself does (Stash's address and the task's
-session cookie, from ``server_connection``), Plex with the plugin settings.
 """
 
 from __future__ import annotations
@@ -17,11 +21,21 @@ from plexsync import dlq
 from plexsync.queue.instance import bootstrap
 from plexsync.state import db
 
-
-def _warn(message: str) -> None:
-    from plexsync.plugin.protocol import log
-
-    log("warning", f"PlexSync: {message}")
+#: What Stash's Tasks page calls each task (the manifest's names), for the lines in Stash's log.
+TITLES = {
+    "status": "Status",
+    "doctor": "Doctor",
+    "sync_all": "Sync all scenes",
+    "force_sync_all": "Force full sync",
+    "dlq_list": "List dead letters",
+    "dlq_retry": "Retry dead letters",
+    "match_report": "Match report",
+    "playback": "Copy from Plex now",
+    "setup": "Set up PlexSync",
+    "link_plex": "Link Plex account",
+}
+#: Dead letters listed one by one in Stash's log; the rest are counted.
+LISTED_LETTERS = 20
 
 
 #: Seconds between two progress lines while "Sync all scenes" follows the worker.
@@ -38,16 +52,20 @@ def _sync_all(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     Stash's task list until it is done. Stash's progress bar exists only while
     the task's process runs, so the task follows the run; stopping the task
     stops the following, not the sync (its pages wait in the queue)."""
+    from plexsync.plugin import report
     from plexsync.plugin.protocol import _report
     from plexsync.tasks import sync_all
 
     asked = time.time()
     sync_all()
     _report({"server_connection": server}, fresh=True, queued=True)  # the worker starts now, not after the run
-    return _follow(asked)
+    level, summary = _follow(asked)
+    report.tell(TITLES["sync_all"], [], (level, summary))
+    return summary
 
 
-def _follow(asked: float) -> str:
+def _follow(asked: float) -> tuple[str, str]:
+    """(level, summary) once the run is done, or once following it no longer helps."""
     from plexsync.plugin.protocol import log
     from plexsync.state import bulkrun, outage
     from plexsync.worker import heartbeat
@@ -60,7 +78,7 @@ def _follow(asked: float) -> str:
         if run is not None and run.started_at >= asked:
             log("progress", f"{run.fraction:.3f}")
             if run.finished:
-                return _finished(run)
+                return "info", _finished(run)
             if run.done != last_done:
                 last_done, moved_at = run.done, now
             tenth = int(run.fraction * 10)
@@ -68,21 +86,22 @@ def _follow(asked: float) -> str:
                 last_tenth = tenth
                 if run.done:
                     rate = run.done / max(time.time() - run.started_at, 0.001)
-                    log("info", f"PlexSync: {run.done} of {run.total} scenes synced ({rate:.0f}/s)")
+                    progress = f"{run.done} of {run.total} scenes synced ({rate:.0f}/s)"
+                    log("info", f"PlexSync {TITLES['sync_all']}: {progress}")
         else:
             run = None
         down = outage.Outage.select().first()
         if down is not None and time.time() - down.opened_at > WORKER_GRACE:  # not a passing fault
             done = f"{run.done} of {run.total} scenes done; " if run else ""
-            return (
+            return "warning", (
                 f"sync all queued; {done}waiting for {down.service.capitalize()} ({down.reason}); "
-                "the sync resumes by itself, Status shows it"
+                "the sync resumes by itself, the Status task shows it, the Doctor task tells what to fix"
             )
         if now - began > WORKER_GRACE and not heartbeat.alive():
-            return "sync all queued; no worker is running to do it (see the warning above)"
+            return "warning", "sync all queued; no worker is running to do it (see the warning above)"
         if now - moved_at > FOLLOW_STALL:
             done = f"{run.done} of {run.total} scenes done" if run else "not started yet"
-            return f"sync all queued and still running in the worker ({done}); Status shows it"
+            return "info", f"sync all queued and still running in the worker ({done}); the Status task shows it"
         time.sleep(FOLLOW_INTERVAL)
 
 
@@ -93,56 +112,77 @@ def _finished(run: Any) -> str:
 
 
 def _playback(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    from plexsync.plugin import report
     from plexsync.tasks import sync_playback
 
     sync_playback()
-    return "queued a copy of the plays, resume points and ratings made in Plex since the last copy"
+    done = "queued a copy of the plays, resume points and ratings made in Plex since the last copy"
+    report.tell(TITLES["playback"], [], ("info", done))
+    return done
 
 
 def _force_sync_all(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    from plexsync.plugin import report
     from plexsync.tasks import sync_all
 
     sync_all(force=True)
-    return (
+    done = (
         "queued a forced Plex sync of every scene: every field, rating and image is written again, "
         "also those edited in Plex by hand"
     )
+    report.tell(TITLES["force_sync_all"], [], ("info", done))
+    return done
 
 
 def _dlq_list(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    from plexsync.plugin import report
+
     letters = dlq.all_letters()
     if not letters:
+        report.tell(TITLES["dlq_list"], [], ("info", "no dead letters"))
         return "no dead letters"
+    shown = [("info", dlq.describe(letter)) for letter in letters[:LISTED_LETTERS]]
+    if len(letters) > LISTED_LETTERS:
+        shown.append(("info", f"... and {len(letters) - LISTED_LETTERS} older"))
+    summary = (
+        f"{len(letters)} dead letter(s), newest first (below); once their cause is fixed (the Doctor task tells "
+        "it), the task 'Retry dead letters' queues them again"
+    )
+    report.tell(TITLES["dlq_list"], shown, ("warning", summary))
     return f"{len(letters)} dead letter(s):\n" + "\n".join(dlq.describe(letter) for letter in letters)
 
 
 def _dlq_retry(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    from plexsync.plugin import report
+
     outcome = dlq.retry(dlq.all_letters())
-    return f"re-queued {len(outcome.queued)} dead letter(s); each stays listed until its retry succeeds"
+    done = f"re-queued {len(outcome.queued)} dead letter(s); each stays listed until its retry succeeds"
+    report.tell(TITLES["dlq_retry"], [], ("info", done))
+    return done
 
 
 def _status(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    from plexsync.plugin import report
     from plexsync.tools import status
+    from plexsync.tools.words import STASH
 
-    report = status.collect()
-    for problem in report.problems():
-        _warn(problem.message)
-    return report.text()
+    found = status.collect()
+    lines, summary = found.stash_lines(STASH)
+    report.tell(TITLES["status"], lines, summary)
+    return found.text(STASH)
 
 
 def _doctor(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    from plexsync.plugin import report
     from plexsync.tools import doctor
+    from plexsync.tools.words import STASH
 
-    access = (
-        doctor.StashAccess.from_server_connection(server)
-        if isinstance(server, dict)
-        else doctor.StashAccess.from_bootstrap(bootstrap)
-    )
-    report = doctor.run(access)
-    for finding in report.findings:
-        if finding.verdict == "FAIL":
-            _warn(f"{finding.area}: {finding.text}" + (f"; fix: {finding.fix}" if finding.fix else ""))
-    return report.text()
+    if isinstance(server, dict):
+        found = doctor.run_in_stash(server)
+    else:
+        found = doctor.run(doctor.StashAccess.from_bootstrap(bootstrap), STASH)
+    report.tell(TITLES["doctor"], *found.stash_lines())
+    return found.text()
 
 
 def _setup(args: dict[str, Any], server: dict[str, Any] | None) -> str:
@@ -160,10 +200,14 @@ def _link_plex(args: dict[str, Any], server: dict[str, Any] | None) -> str:
 
 
 def _match_report(args: dict[str, Any], server: dict[str, Any] | None) -> str:
+    from plexsync.plugin import report
     from plexsync.tools import doctor, match_report
+    from plexsync.tools.words import STASH
 
-    access = doctor.StashAccess.from_server_connection(server) if isinstance(server, dict) else None
-    return match_report.run(access.connection if access else None)
+    access = doctor.StashAccess.from_server_connection(server, ask_key=False) if isinstance(server, dict) else None
+    found = match_report.collect(access.connection if access else None, STASH)
+    report.tell(TITLES["match_report"], *found.stash_lines(STASH))
+    return found.render(STASH)
 
 
 def _scene_id(args: dict[str, Any]) -> str:
@@ -259,11 +303,20 @@ def run(mode: str, args: dict[str, Any], server_connection: dict[str, Any] | Non
         from plexsync.plugin.protocol import PluginInputError
 
         raise PluginInputError(f"unknown task mode {mode[:40]!r} (known: {', '.join([*MODES, *OPERATIONS])})")
+    from plexsync.plugin import report
+
     db.open_state(bootstrap)
-    # Tasks-page tasks only: link_plex stores the defaults with the Plex URL and token, in its one write; the scene
-    # page's operations answer from local state (one plugin run, no more Stash requests: the page must not slow down).
-    if mode in MODES and mode != "link_plex":
+    if mode in OPERATIONS:  # the scene page's: JSON from local state, no Stash request, nothing logged
+        return action(args, server_connection)
+    if mode != "link_plex":  # Link Plex account stores the defaults with the Plex URL and token, in its one write
         from plexsync.plugin import settings_page
 
         settings_page.on_task(server_connection, report_refused=mode not in REPORTS_SETTINGS)
-    return action(args, server_connection)
+    output = action(args, server_connection)
+    if not report.told():  # a task without a report of its own: its output, where a user sees it
+        report.tell(
+            TITLES.get(mode, mode),
+            [("info", line) for line in output.splitlines()[:-1]],
+            ("info", output.splitlines()[-1] if output.strip() else "done"),
+        )
+    return output

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import threading
 import time
@@ -42,7 +43,7 @@ from plexsync.errors import ItemNotInPlex, SyncError
 from plexsync.queue.instance import bootstrap, huey
 from plexsync.state import attempts, db, outage
 from plexsync.tools import status
-from plexsync.worker import autostart, clock, health, heartbeat, live, presence, writes
+from plexsync.worker import autostart, clock, credential, health, heartbeat, live, presence, writes
 from plexsync.worker.logs import (
     ExpectedFailureFilter,
     FailureSummary,
@@ -130,6 +131,7 @@ def _start_presence() -> None:
             return
         threading.Thread(target=_compile_bytecode, name="plexsync-bytecode", daemon=True).start()
         started_by_plugin = os.environ.pop(autostart.ENV_AUTOSTARTED, None) == "1"
+        others = _other_consumers()
         _presence = presence.ConsumerPresence(
             bootstrap.data_dir,
             huey,
@@ -137,7 +139,27 @@ def _start_presence() -> None:
             on_beat=_publish_health,
             writes=failing_writes,
         ).start()
+        if started_by_plugin:
+            credential.on_rejected(_presence.stop_for_new_credential)
     log.info("worker started (%s mode): pid %d", _presence.mode, os.getpid())
+    if others:
+        log.warning(
+            "%d other worker(s) already take jobs from this queue: %s; all of them do (Status lists each)",
+            len(others),
+            "; ".join(status.describe_consumer(beat) for beat in others),
+        )
+
+
+def _other_consumers() -> list[dict[str, Any]]:
+    """The consumers alive on this queue before this one (a second ``run.py worker`` is legal, and said)."""
+    try:
+        beats = [beat for beat in heartbeat.consumers() if beat.get("pid") != os.getpid()]
+        # A beat of this machine whose worker was killed stays fresh for a few seconds: trust the presence locks.
+        local = autostart.live_consumers(bootstrap.data_dir) - (1 if presence.taken_at_launch is not None else 0)
+        return [beat for beat in beats if beat.get("host") != socket.gethostname() or local > 0]
+    except Exception as exc:  # the queue's storage is away: the presence thread reports that
+        log.debug("could not read the other consumers: %s", exc)
+        return []
 
 
 @huey.on_startup()
@@ -164,6 +186,7 @@ def on_shutdown() -> None:
         presence = _presence
     if presence is None or not presence.halt():
         return
+    presence.close()
     try:
         heartbeat.clear()
         _publish_health()

@@ -434,7 +434,7 @@ class StashReader:
             raise from_status("stash", response.status_code, "image download")
         if response.headers.get("Content-Type", "").startswith("text/html"):
             # Stash answers an unauthenticated image request with its login page
-            raise AuthFailed("stash", "Stash sent its login page instead of the cover: check PLEXSYNC_STASH_API_KEY")
+            raise AuthFailed("stash", "Stash sent its login page instead of the cover: no API key, or a refused one")
         if response.headers.get("Content-Type", "").split(";")[0].strip().lower() == "image/svg+xml":
             return None  # Stash's placeholder: the scene has no cover
         return response.content

@@ -65,7 +65,7 @@ def unmatched(plex: PlexWriter, found: SceneMatch[PlexTarget]) -> SyncError:
         first = found.files[0]
         return OutsidePlex(
             f"the file {first.plex_path!r} (Stash path {first.stash_path!r}) is outside your Plex libraries; "
-            "nothing to sync (if Plex should have it, check Path rules / PLEXSYNC_PATH_MAP and Plex sections)",
+            "nothing to sync (if Plex should have it, check the settings 'Path rules' and 'Plex sections')",
             first.plex_path,
         )
     asked: list[str] = []

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from huey.api import Task
 from huey.exceptions import RetryTask
 
-from plexsync.config import ConfigError, SyncSettings, default_value, setting_value
+from plexsync.config import ConfigError, SyncSettings, default_value, setting_value, stash_connection
 from plexsync.errors import (
     AuthFailed,
     ItemNotInPlex,
@@ -41,6 +41,7 @@ from plexsync.state import attempts, bulkrun, db, freshness, matches, outage, pl
 from plexsync.sync import bulk
 from plexsync.sync.mapping import field_policy
 from plexsync.sync.scene import sync_scene
+from plexsync.worker import credential
 
 log = logging.getLogger("plexsync.sync.worker")
 SETTINGS_TTL = 60.0
@@ -70,7 +71,8 @@ class WorkerContext:
         with self._lock:
             if self._stash is None:
                 register_secret(bootstrap.stash_api_key)
-                self._stash = StashReader(bootstrap.stash_connection, timeout=30.0)
+                key = credential.api_key(bootstrap.stash_api_key)
+                self._stash = StashReader(stash_connection(bootstrap.stash_url, key), timeout=30.0)
             return self._stash
 
     def settings(self) -> SyncSettings:
@@ -194,8 +196,10 @@ def _classified(task: Task | None, services: tuple[str, ...], body: Callable[[Sy
     except Unavailable as exc:
         if isinstance(exc, (AuthFailed, Misconfigured)):
             context.invalidate(exc.service)
+        if isinstance(exc, AuthFailed) and exc.service == "stash" and credential.rejected():
+            raise WaitingFor(exc.service, retry_delay, exc.reason) from None  # a worker with the new key takes it
         if outage.record_failure(exc.service, exc.reason, base_delay=retry_delay, max_delay=max_delay):
-            log.error("%s; syncs wait and resume by themselves once this is fixed", exc.reason)
+            log.error("%s; syncs wait and resume by themselves once this is fixed%s", exc.reason, _fix(exc))
         _wait_for(exc.service, retry_delay, max_delay, exc.reason)
         raise WaitingFor(exc.service, retry_delay, exc.reason) from None
     except Permanent:
@@ -210,6 +214,19 @@ def _classified(task: Task | None, services: tuple[str, ...], body: Callable[[Sy
     for service in services:
         if outage.record_success(service):
             log.warning("%s is reachable again; queued syncs resume", service.capitalize())
+
+
+def _fix(exc: Unavailable) -> str:
+    """Where the refused credential comes from, for the worker's log (read at a command line: variable names)."""
+    if not isinstance(exc, AuthFailed):
+        return ""
+    if exc.service == "plex":
+        from plexsync.tools.words import CLI
+
+        return f" (the token: {CLI.setting('plex_token')})"
+    if credential.handed():
+        return " (the API key Stash gave the plugin when it started this worker)"
+    return " (the API key: PLEXSYNC_STASH_API_KEY in the worker's environment)"
 
 
 class WaitingForScan(RetryTask):

@@ -133,12 +133,17 @@ def _stop(exc: Exception) -> Failure:
         return Failure(reason, ExitCode.SETTINGS)
     if service == "stash":
         code = ExitCode.STASH_AUTH if isinstance(exc, AuthFailed) else ExitCode.STASH_UNREACHABLE
-        return Failure(f"Stash at {bootstrap.stash_url}: {reason}", code)
+        fix = " (PLEXSYNC_STASH_API_KEY: Stash's Settings > Security > API Key)" if isinstance(exc, AuthFailed) else ""
+        return Failure(f"Stash at {bootstrap.stash_url}: {reason}{fix}", code)
     from plexsync.sync.worker import context
 
     settings = context.current_settings()
     where = f" at {settings.plex_url}" if settings else ""
     code = ExitCode.PLEX_AUTH if isinstance(exc, AuthFailed) else ExitCode.PLEX_UNREACHABLE
+    if isinstance(exc, AuthFailed):
+        from plexsync.tools.words import CLI
+
+        reason += f"; fix: {CLI.setting('plex_token')}"
     return Failure(f"Plex{where}: {reason}", code)
 
 

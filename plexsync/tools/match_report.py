@@ -18,10 +18,13 @@ from dataclasses import dataclass, field
 from plexsync.matching.matcher import FALLBACK, OUTCOME_ORDER, OUTSIDE, PATH, WAITING, FileMatch
 from plexsync.matching.paths import PathMap, Rule, nearest_by_folders, suggest_rule
 from plexsync.plex.index import PlexIndex, PlexTarget
+from plexsync.tools.words import CLI, Words
 
 STASH_PAGE_SIZE = 1000
 #: Unmatched paths listed one by one; the rest are counted.
 LISTED_PATHS = 50
+#: Fewer in Stash's log, where each is a line among everyone else's.
+STASH_LISTED_PATHS = 10
 
 LABELS = {
     PATH: "matched by path",
@@ -52,13 +55,39 @@ class MatchReport:
     def scenes(self) -> int:
         return sum(self.counts.values())
 
+    def stash_lines(self, words: Words) -> tuple[list[tuple[str, str]], tuple[str, str]]:
+        """For Stash's log (newest first): the misses and suggestions under the counts."""
+        lines = [("info", f"path rules in force: {self.path_map or '(none)'}")]
+        for item in self.unmatched[:STASH_LISTED_PATHS]:
+            lines.append(
+                (
+                    "info",
+                    f"scene {item.scene_id} [{item.outcome}] {item.stash_path}"
+                    + (f"; Plex has {item.nearest}" if item.nearest else ""),
+                )
+            )
+        if len(self.unmatched) > STASH_LISTED_PATHS:
+            lines.append(
+                ("info", f"... and {len(self.unmatched) - STASH_LISTED_PATHS} more scene(s) not matched by path")
+            )
+        suggestions = self.suggestions()
+        lines += [("info", f"suggested rule {rule} (would fix {count} scene(s))") for rule, count in suggestions[:10]]
+        counts = ", ".join(f"{self.counts[outcome]} {LABELS[outcome]}" for outcome in OUTCOME_ORDER)
+        summary = f"{self.scenes} scene(s) in Stash: {counts}"
+        if self.counts[PATH] == self.scenes:
+            return lines, ("info", summary)
+        if suggestions:
+            combined = PathMap.parse(";".join([str(r) for r, _ in suggestions[:10]] + [str(self.path_map)]))
+            summary += f"; fix: set {words.setting('path_map')} to {combined}"
+        return lines, ("warning", summary)
+
     def suggestions(self) -> list[tuple[Rule, int]]:
         """Suggested rules, the one that fixes most scenes first."""
         rules = Counter(str(u.rule) for u in self.unmatched if u.rule is not None)
         by_text = {str(u.rule): u.rule for u in self.unmatched if u.rule is not None}
         return [(by_text[text], count) for text, count in rules.most_common()]
 
-    def render(self) -> str:
+    def render(self, words: Words = CLI) -> str:
         lines = [
             f"Match report: {self.scenes} scene(s) in Stash; Plex libraries used: {', '.join(self.sections) or 'none'}",
             f"Path rules: {self.path_map or '(none)'}",
@@ -67,7 +96,7 @@ class MatchReport:
             lines.append(f"  {self.counts[outcome]:>7}  {LABELS[outcome]}")
         suggestions = self.suggestions()
         if suggestions:
-            lines.append("Suggested path rules (add to 'Path rules' / PLEXSYNC_PATH_MAP, ';'-separated):")
+            lines.append(f"Suggested path rules (add to {words.setting('path_map')}, ';'-separated):")
             lines += [f"  {rule}    (would fix {count} scene(s))" for rule, count in suggestions[:10]]
             combined = PathMap.parse(";".join([str(r) for r, _ in suggestions[:10]] + [str(self.path_map)]))
             lines.append(f"  all together: {combined}")
@@ -106,7 +135,7 @@ def build(scene_pages: Iterable[list[dict]], index: PlexIndex, path_map: PathMap
     return report
 
 
-def run(stash_connection: dict | None = None) -> str:
+def collect(stash_connection: dict | None = None, words: Words = CLI) -> MatchReport:
     """The report for the configured Stash and Plex (the CLI and the Stash task)."""
     from plexsync.config import ConfigError, SyncSettings
     from plexsync.plex.writer import PlexWriter
@@ -120,8 +149,14 @@ def run(stash_connection: dict | None = None) -> str:
     try:
         settings = SyncSettings.resolve(stash.plugin_settings())
     except ConfigError as exc:
-        raise ConfigError(f"cannot build the match report: {exc}") from None
+        what, fix = words.config_error(exc)
+        raise ConfigError(f"cannot build the match report: {what}; {fix}") from None
     register_secret(*settings.secrets())
     stash.timeout = settings.http_timeout
     plex = PlexWriter(settings.plex_url, settings.plex_token, settings.http_timeout, sections=settings.plex_sections)
-    return build(stash.scene_files(STASH_PAGE_SIZE), plex.index, settings.path_map).render()
+    return build(stash.scene_files(STASH_PAGE_SIZE), plex.index, settings.path_map)
+
+
+def run(stash_connection: dict | None = None) -> str:
+    """The report's text, for the command line."""
+    return collect(stash_connection).render()

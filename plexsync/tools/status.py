@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from plexsync import dlq, unwritable
 from plexsync.queue.storage import HOLD
 from plexsync.tools.exitcodes import ExitCode, worst
+from plexsync.tools.words import CLI, Words
+from plexsync.worker import heartbeat
 
 # The queue (plexsync.queue.instance) is imported where it is used: building
 # it opens or creates the queue, which the report's pure parts do not need.
@@ -98,13 +100,18 @@ class Status:
     #: (the last beat of a worker still running: its writes failed from then on; None: unknown).
     data_folder: unwritable.Unwritable | None = None
     data_folder_since: float | None = None
+    #: The worker mode in force as the hooks see it (plexsync.hookenv.worker_mode).
+    worker_mode: str = "external"
+    #: Every consumer's latest beat (plexsync.worker.heartbeat.consumers): several may share a queue.
+    consumers: list[dict[str, Any]] = field(default_factory=list)
     now: float = field(default_factory=time.time)
 
     @property
     def waiting(self) -> int:
         return self.queued + self.scheduled + self.in_flight
 
-    def problems(self) -> list[Problem]:
+    def problems(self, words: Words = CLI) -> list[Problem]:
+        """What needs the user, each with its fix in ``words`` (Stash's or the command line's)."""
         found = []
         if self.data_folder is not None:
             since = f" since {_when(self.data_folder_since, self.now)}" if self.data_folder_since else ""
@@ -116,11 +123,13 @@ class Status:
                 )
             )
         if not self.worker_alive and self.waiting:
+            from plexsync.config import PLUGIN_DIR
+
             found.append(
                 Problem(
                     ExitCode.WORKER_DOWN,
-                    f"no worker is running and {self.waiting} job(s) wait: start it with "
-                    "'python3 run.py worker' in the plugin folder",
+                    f"no worker is running and {self.waiting} job(s) wait: "
+                    + words.start_worker(str(PLUGIN_DIR), self.worker_mode),
                 )
             )
         for row in self.outages:
@@ -128,17 +137,11 @@ class Status:
                 Problem(
                     ExitCode.OUTAGE,
                     f"{row['service'].capitalize()}: {row['reason']} (since {_when(row['opened_at'], self.now)}); "
-                    "syncs wait and resume by themselves once this is fixed; 'plexsync doctor' tells more",
+                    f"syncs wait and resume by themselves once this is fixed; {words.doctor} tells what to fix",
                 )
             )
         if self.dead_letters:
-            found.append(
-                Problem(
-                    ExitCode.DEAD_LETTERS,
-                    f"{self.dead_letters} dead letter(s): 'plexsync dlq list' shows them, "
-                    "'plexsync dlq retry --all' retries them",
-                )
-            )
+            found.append(Problem(ExitCode.DEAD_LETTERS, f"{self.dead_letters} dead letter(s): {words.dead_letters}"))
         return found
 
     @property
@@ -146,6 +149,10 @@ class Status:
         return worst([problem.code for problem in self.problems()])
 
     def _worker_line(self) -> str:
+        alive = [beat for beat in self.consumers if self.now - float(beat.get("beat_at", 0)) <= heartbeat.MAX_AGE]
+        if len(alive) > 1:
+            shown = "; ".join(_consumer(beat, self.now) for beat in alive)
+            return f"{len(alive)} alive on this queue: {shown}"
         beat = self.worker
         if beat is None:
             return "not running"
@@ -155,7 +162,7 @@ class Status:
             return f"alive ({where}, started {started}, last beat {beat_ago})"
         return f"not running (last seen {_when(beat['beat_at'], self.now)}: {where})"
 
-    def lines(self) -> list[str]:
+    def lines(self, words: Words = CLI) -> list[str]:
         last = self.last_success
         newest = f" (newest: {self.newest_letter})" if self.newest_letter else ""
         rows = [
@@ -171,7 +178,7 @@ class Status:
         rows += self.playback_rows()
         text = [f"PlexSync status (queue: {self.location})"]
         text += [f"{label:>13}: {value}" for label, value in rows]
-        problems = self.problems()
+        problems = self.problems(words)
         if problems:
             text.append("")
             text += [f"! {problem.message}" for problem in problems]
@@ -180,8 +187,35 @@ class Status:
             text.append("all good")
         return text
 
-    def text(self) -> str:
-        return "\n".join(self.lines())
+    def text(self, words: Words = CLI) -> str:
+        return "\n".join(self.lines(words))
+
+    def stash_lines(self, words: Words) -> tuple[list[tuple[str, str]], tuple[str, str]]:
+        """The report for Stash's log: (level, line) details and the summary line (see plexsync.plugin.report)."""
+        newest = f" (newest: {self.newest_letter})" if self.newest_letter else ""
+        held = f", {self.held} of them held while a burst of edits goes on" if self.held else ""
+        last = self.last_success
+        lines = [
+            ("info", f"worker: {self._worker_line()}"),
+            (
+                "info",
+                f"queue: {self.queued} job(s) queued{held}, {self.scheduled} scheduled (retries, waits for Plex "
+                f"or Stash), {self.in_flight} in flight; {self.dead_letters} dead letter(s){newest}",
+            ),
+            (
+                "info",
+                "last success: "
+                + (f"{last['subject']} at {_when(last['at'], self.now)}" if last else "none yet")
+                + "; reconcile: "
+                + (f"last run {_when(self.last_reconcile, self.now)}" if self.last_reconcile else "none yet"),
+            ),
+            *(("info", f"{label}: {value}") for label, value in self.playback_rows()),
+        ]
+        problems = self.problems(words)
+        lines += [("warning", problem.message) for problem in problems]
+        if problems:
+            return lines, ("warning", f"{len(problems)} problem(s) (the lines below)")
+        return lines, ("info", f"all good (queue: {self.location})")
 
     def playback_rows(self) -> list[tuple[str, str]]:
         """The last copy from Plex and the Plex items that map to no Stash scene (not retried)."""
@@ -204,11 +238,30 @@ class Status:
         return rows
 
 
+def describe_consumer(beat: dict[str, Any], now: float | None = None) -> str:
+    """One consumer for a line: pid, host, how it was started and since when."""
+    return _consumer(beat, time.time() if now is None else now)
+
+
+def _consumer(beat: dict[str, Any], now: float) -> str:
+    how = "started by the plugin" if beat.get("mode") == "auto" else "started by hand"
+    return f"pid {beat.get('pid')} on {beat.get('host')} ({how}, since {_when(beat['started_at'], now)})"
+
+
+def _worker_mode() -> str:
+    from plexsync import hookenv
+    from plexsync.worker import health
+
+    try:
+        return hookenv.worker_mode((health.read() or {}).get("settings"))
+    except hookenv.ConfigError:
+        return hookenv.WORKER_MODES[0]
+
+
 def collect() -> Status:
     """Read everything the report shows (the state database must be open)."""
     from plexsync.queue.instance import bootstrap, huey
     from plexsync.state import outage, reconcile
-    from plexsync.worker import heartbeat
 
     letters = dlq.all_letters()
     rows = [
@@ -237,6 +290,8 @@ def collect() -> Status:
         last_success=last if isinstance(last, dict) else None,
         worker=beat,
         worker_alive=heartbeat.alive() or stuck,
+        consumers=heartbeat.consumers(),
+        worker_mode=_worker_mode(),
         location=queue_location(),
         playback=playback_report(),
         last_reconcile=reconcile.last_finished(),

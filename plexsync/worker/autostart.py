@@ -15,33 +15,42 @@ the health snapshot (:mod:`plexsync.worker.health`). Before any consumer has run
 it is ``auto``; an auto-started consumer that then reads ``external`` on the
 plugin page stops as soon as the queue is empty (its idle period becomes 0).
 
-**Who is alive, on this machine.** Every consumer holds ``worker.lock`` in the
-data directory for its whole life (a shared ``flock``, released by the kernel
-when the process dies, SIGKILL included: a stale lock cannot exist). The hook
-probes it with a non-blocking exclusive ``flock``: a refusal means a consumer
-(or another hook starting one) is there; that is the whole liveness check.
-The hook that gets the lock starts the consumer *with the locked file
-descriptor inherited*, so the lock passes to the consumer without a gap in
-which a second hook could win it too: of 50 hooks firing at once, exactly one
-starts a worker. A hook enqueues *before* it probes and an idle consumer
-releases the lock *before* its last look at the queue, so a job is never left
-with neither a running consumer nor a hook that starts one. The consumer's
-side (holding the lock, the idle stop) is :mod:`plexsync.worker.presence`; this
-module is what a hook loads.
+**Who is alive, on this machine.** Every consumer holds a lock on a file of
+its own, ``workers/<host>-<pid>-<nonce>.lock`` in the data directory, for its
+whole life (released by the operating system when the process dies, SIGKILL
+included: a stale lock cannot exist; :mod:`plexsync.worker.oslock`). A hook
+probes those files: one it cannot lock belongs to a live consumer; that is
+the whole liveness check (a directory listing and one lock attempt).
 
-**On Redis** the consumers may run elsewhere: when the local lock is free the
-hook also reads the heartbeat (:mod:`plexsync.worker.heartbeat`), and a fresh beat
-from another host counts as alive. Auto mode then still works on Stash's own
-machine.
+**Exactly one start.** A hook that finds none alive takes ``worker.lock``
+(the *start lock*, exclusive, non-blocking; a refusal means another hook is
+starting one, and that worker will take this hook's job too), looks once
+more, starts the consumer and holds the start lock **until the consumer
+holds its own presence lock** (the child says "ready" on its stdout pipe, a
+few tens of milliseconds after it starts: :mod:`plexsync.worker.launch`). So
+no hand-over of a locked descriptor is needed: of 50 hooks firing at once,
+exactly one starts a worker, on Linux, macOS and Windows alike (a Windows
+child cannot take over its parent's lock: byte-range locks belong to the
+process that took them). A hook enqueues *before* it probes and an idle
+consumer releases its lock *before* its last look at the queue, so a job is
+never left with neither a running consumer nor a hook that starts one. The
+consumer's side (holding the lock, the idle stop) is
+:mod:`plexsync.worker.presence`; this module is what a hook loads.
+
+**On Redis** the consumers may run elsewhere: when no local consumer is alive
+the hook also reads the heartbeat (:mod:`plexsync.worker.heartbeat`), and a
+fresh beat from another host counts as alive. Auto mode then still works on
+Stash's own machine.
 
 **What the started consumer gets.** The hook's environment (Stash's), plus
 ``PLEXSYNC_STASH_URL`` derived from the hook's ``server_connection`` (Scheme,
-Host, Port) when it is not set. Never the session cookie: it belongs to one
-invocation. When Stash has a login, set ``PLEXSYNC_STASH_API_KEY`` in Stash's
-environment; without it the worker's first job reports "Stash refused", and
-the hooks show that warning. Its output goes to ``worker.log`` in the data
-directory; stdin, stdout and stderr are detached from Stash's pipes and it
-runs in a session of its own, so Stash does not wait for it.
+Host, Port) when it is not set, and Stash's API key through its stdin
+(:mod:`plexsync.worker.credential`: never on disk, in a log, its
+environment or its command line). Never the session cookie: it belongs to
+one invocation. Its output goes to ``worker.log`` in the data directory;
+it runs detached from Stash (POSIX: a session of its own; Windows:
+``DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP``, no console window), so
+Stash does not wait for it.
 """
 
 from __future__ import annotations
@@ -49,28 +58,32 @@ from __future__ import annotations
 import os
 import sys
 
+from plexsync.worker import oslock
+
 TYPE_CHECKING = False  # not typing's: a hook loads this module (issue #9)
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-try:
-    import fcntl
-except ImportError:  # Windows: no flock; auto mode cannot tell who runs
-    fcntl = None  # type: ignore[assignment]
-
 LOCK_FILE = "worker.lock"
+#: Each live consumer's presence lock lives in this folder of the data directory.
+PRESENCE_DIR = "workers"
 LOG_FILE = "worker.log"
 #: worker.log is renamed to worker.log.1 at a start once it is bigger than this.
 LOG_ROTATE_BYTES = 10 * 1024 * 1024
-#: Internal hand-over from the starting hook to its consumer (not settings, hence the leading underscore).
-ENV_LOCK_FD = "_PLEXSYNC_WORKER_LOCK_FD"
+#: Internal mark of a consumer the plugin started (not a setting, hence the leading underscore).
 ENV_AUTOSTARTED = "_PLEXSYNC_WORKER_AUTOSTARTED"
 #: From a hook that could not write the queue to the worker it starts: when (see :func:`start_catching_up`).
 ENV_FAILED_AT = "_PLEXSYNC_WRITES_FAILED_AT"
 #: The consumer's options; ``python3 run.py worker`` uses the same (a test checks it).
 #: -m 1: an idle worker still picks up a new edit within a second.
 CONSUMER_OPTIONS = ("-w", "4", "-k", "thread", "-m", "1")
+#: What the started process writes on its stdout once it holds its presence lock.
+READY = b"ready"
+#: Seconds the starting hook waits for that (a healthy start takes a fraction of one).
+READY_TIMEOUT = 20.0
+#: Windows' way of starting a process that outlives its parent without a console (subprocess constants).
+WINDOWS_DETACHED = 0x00000008 | 0x00000200 | 0x08000000  # DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP | NO_WINDOW
 
 
 # os.path rather than pathlib: a hook runs these, and pathlib costs it milliseconds (issue #9).
@@ -78,22 +91,29 @@ def lock_path(data_dir: str | Path) -> str:
     return os.path.join(data_dir, LOCK_FILE)
 
 
-def open_lock(data_dir: str | Path) -> int:
-    os.makedirs(data_dir, exist_ok=True)
-    return os.open(lock_path(data_dir), os.O_RDWR | os.O_CREAT, 0o644)
+def presence_dir(data_dir: str | Path) -> str:
+    return os.path.join(data_dir, PRESENCE_DIR)
 
 
-def try_claim(data_dir: str | Path) -> int | None:
-    """A descriptor holding the lock exclusively when no consumer holds it, else None."""
-    if fcntl is None:
-        return None
-    fd = open_lock(data_dir)
+def live_consumers(data_dir: str | Path, first_only: bool = False) -> int:
+    """How many consumers on this machine hold their presence lock (at most 1 with ``first_only``)."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        entries = [entry.path for entry in os.scandir(presence_dir(data_dir)) if entry.name.endswith(".lock")]
     except OSError:
-        os.close(fd)
-        return None
-    return fd
+        return 0
+    alive = 0
+    for path in entries:
+        if oslock.held_by_someone(path):
+            alive += 1
+            if first_only:
+                break
+    return alive
+
+
+def try_start_lock(data_dir: str | Path) -> int | None:
+    """A descriptor holding the start lock, or None while another hook starts a worker."""
+    os.makedirs(data_dir, exist_ok=True)
+    return oslock.try_lock_path(lock_path(data_dir))
 
 
 def stash_url(server_connection: Any) -> str | None:
@@ -118,7 +138,8 @@ def stash_url(server_connection: Any) -> str | None:
 
 
 def consumer_command() -> list[str]:
-    return [sys.executable, "-m", "huey.bin.huey_consumer", "huey_config.huey", *CONSUMER_OPTIONS]
+    """The launcher takes the presence lock and says "ready", then runs huey's consumer in the same process."""
+    return [sys.executable, "-m", "plexsync.worker.launch", "huey_config.huey", *CONSUMER_OPTIONS]
 
 
 def _log_file(data_dir: str | Path) -> Any:
@@ -131,28 +152,44 @@ def _log_file(data_dir: str | Path) -> Any:
     return open(path, "ab")
 
 
-def spawn(lock_fd: int, data_dir: str | Path, server_connection: Any, plugin_dir: str | Path) -> int:
-    """Start a detached consumer that inherits ``lock_fd``; returns its pid."""
+def spawn(data_dir: str | Path, server_connection: Any, plugin_dir: str | Path, handover: bytes) -> int:
+    """Start a detached consumer, hand it ``handover`` (Stash's key: :mod:`plexsync.worker.credential`) through
+    its stdin and wait until it holds its presence lock (the caller holds the start lock meanwhile); returns its
+    pid. ``RuntimeError`` when it did not say so in time (it may still start: a later hook then finds it)."""
     import subprocess  # only the one hook that starts a worker pays for it
+    import threading
 
     env = dict(os.environ)
     if not env.get("PLEXSYNC_STASH_URL"):
         derived = stash_url(server_connection)
         if derived:
             env["PLEXSYNC_STASH_URL"] = derived
-    env[ENV_LOCK_FD] = str(lock_fd)
     env[ENV_AUTOSTARTED] = "1"
+    detached: dict[str, Any] = {"creationflags": WINDOWS_DETACHED} if os.name == "nt" else {"start_new_session": True}
     with _log_file(data_dir) as out:
         child = subprocess.Popen(
             consumer_command(),
             cwd=plugin_dir,
             env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             stderr=out,
-            start_new_session=True,
-            pass_fds=(lock_fd,),
+            close_fds=True,
+            **detached,
         )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        child.stdin.write(handover)
+        child.stdin.close()
+    except OSError:  # it died at once; its stdout says so below
+        pass
+    said: list[bytes] = []
+    reader = threading.Thread(target=lambda: said.append(child.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(READY_TIMEOUT)
+    if not said or said[0].strip() != READY:
+        raise RuntimeError(f"the worker did not start (see {os.path.join(data_dir, LOG_FILE)})")
+    child.stdout.close()
     return child.pid
 
 
@@ -176,27 +213,45 @@ def ensure_worker(mode: str, server_connection: Any, work: bool) -> str | None:
     """
     from plexsync import hookenv  # not plexsync.config (its settings table): a hook runs this
 
-    if fcntl is None:
-        if mode == "auto" and work:
-            return "the worker cannot be started automatically on Windows: run `python3 run.py worker`"
-        return None
     data_dir = hookenv.data_dir()
-    fd = try_claim(data_dir)
-    if fd is None:
-        return None  # a consumer holds the lock, or another hook is starting one
-    try:
-        if hookenv.redis_url() and _remote_consumer_alive():
-            return None
-        if mode == "auto":
-            if work:
-                spawn(fd, data_dir, server_connection, hookenv.PLUGIN_DIR)
-            return None
+    if live_consumers(data_dir, first_only=True):
+        return None
+    if hookenv.redis_url() and _remote_consumer_alive():
+        return None
+    if mode != "auto":
+        # Stash's words, spelled out here: plexsync.tools.words loads the settings table, too much for a hook.
+        if os.environ.get("PLEXSYNC_WORKER_MODE"):
+            source = "by PLEXSYNC_WORKER_MODE in Stash's environment"
+        else:
+            source = "on the plugin page"
         return (
-            f"no worker is running (worker mode {mode}): syncs wait in the queue until you start it, "
-            f"e.g. `python3 run.py worker` in {hookenv.PLUGIN_DIR}"
+            f"no worker is running (Worker mode is {mode}, set {source}): syncs wait in the queue until the worker "
+            "you run starts (docs/worker.md); with Worker mode auto, PlexSync starts it by itself"
         )
+    if not work:
+        return None
+    fd = try_start_lock(data_dir)
+    if fd is None:
+        return None  # another hook is starting one; it will take this job too
+    try:
+        if live_consumers(data_dir, first_only=True):
+            return None  # started between our look and our lock
+        from plexsync.worker import credential
+
+        try:
+            key, login = credential.fetch(server_connection)
+            asked = True
+        except credential.KeyUnavailable:  # the worker finds out for itself, and says so
+            key, login, asked = None, False, False
+        if login and key is None:
+            return credential.no_key_warning()
+        try:
+            spawn(data_dir, server_connection, hookenv.PLUGIN_DIR, credential.handover(key, asked))
+        except (OSError, RuntimeError) as exc:
+            return f"could not start the worker: {exc}"
+        return None
     finally:
-        os.close(fd)
+        oslock.release(fd)
 
 
 def start_catching_up(server_connection: Any) -> None:

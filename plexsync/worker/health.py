@@ -75,7 +75,10 @@ def problems(snapshot: dict[str, Any] | None) -> list[str]:
     for outage in snapshot.get("outages") or ():
         since = time.strftime("%H:%M", time.localtime(float(outage.get("opened_at", 0))))
         reason = " ".join(str(outage.get("reason", "")).split())[:200]
-        found.append(f"{str(outage.get('service', '?')).capitalize()} unavailable since {since}: {reason}")
+        found.append(
+            f"{str(outage.get('service', '?')).capitalize()} unavailable since {since}: {reason} "
+            "(the Doctor task tells what to fix)"
+        )
     waiting = int(snapshot.get("waiting") or 0)
     if waiting:
         found.append(f"{waiting} sync(s) waiting to be retried")

@@ -10,6 +10,14 @@ it every :data:`BEAT_INTERVAL` seconds, so while one of them lives the beat is
 never older than that. A consumer that stops cleanly removes its own beat, so
 "no consumer" is known at once; after a SIGKILL the beat just ages out.
 
+Several consumers may share a queue (on Redis that is how users scale out;
+a second ``run.py worker`` beside an auto-started one is legal too), so a
+second key, :data:`CONSUMERS_KEY`, holds each consumer's own beat, for
+``status`` to count and name them (pid, host, and how it was started). It is
+read, updated and written back by each consumer: two consumers beating in
+the same instant may drop one's update, which the next beat (5 s later) puts
+back, well inside :data:`MAX_AGE`; no lock is worth that.
+
 Inside one machine the hook does not need the beat at all: every consumer
 holds a lock file for its whole life (:mod:`plexsync.worker.autostart`), a cheaper
 probe than a query.
@@ -23,6 +31,8 @@ import time
 from typing import Any
 
 KEY = "plexsync:heartbeat"
+#: Each consumer's latest beat: ``{owner: record}``, owner = host:pid.
+CONSUMERS_KEY = "plexsync:consumers"
 #: Seconds between two beats of one consumer.
 BEAT_INTERVAL = 5.0
 #: A beat older than this means no consumer is running (three missed beats).
@@ -50,8 +60,29 @@ def beat(mode: str) -> dict[str, Any]:
         "beat_at": now,
         "mode": mode,
     }
-    _huey().put(KEY, record)
+    huey = _huey()
+    huey.put(KEY, record)
+    others = {owner: beat for owner, beat in _all(huey).items() if now - float(beat.get("beat_at", 0)) <= MAX_AGE}
+    others[_owner()] = record
+    huey.put(CONSUMERS_KEY, others)
     return record
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _all(huey: Any) -> dict[str, dict[str, Any]]:
+    records = huey.get(CONSUMERS_KEY, peek=True)
+    return records if isinstance(records, dict) else {}
+
+
+def consumers(max_age: float | None = None) -> list[dict[str, Any]]:
+    """The beats of every consumer alive now (within ``max_age``), the longest-running first."""
+    now = time.time()
+    limit = MAX_AGE if max_age is None else max_age
+    alive = [beat for beat in _all(_huey()).values() if now - float(beat.get("beat_at", 0)) <= limit]
+    return sorted(alive, key=lambda beat: (float(beat.get("started_at", 0)), str(beat.get("pid"))))
 
 
 def read() -> dict[str, Any] | None:
@@ -70,6 +101,10 @@ def alive(max_age: float | None = None) -> bool:
 
 def clear() -> None:
     """A stopping consumer removes its beat, unless another consumer has beaten since."""
+    huey = _huey()
+    records = _all(huey)
+    if records.pop(_owner(), None) is not None:
+        huey.put(CONSUMERS_KEY, records)
     record = read()
     if record and record.get("host") == socket.gethostname() and record.get("pid") == os.getpid():
-        _huey().delete(KEY)
+        huey.delete(KEY)

@@ -1,12 +1,14 @@
-"""A consumer's presence: it holds the worker lock, beats, publishes its health, and stops when idle.
+"""A consumer's presence: it holds its presence lock, beats, publishes its health, and stops when idle.
 
 While the data folder cannot be written its beat fails, and the presence
 waits instead of stopping when idle (:mod:`plexsync.worker.writes`).
 
-The hook's side of the same protocol (probe the lock, start a consumer and
-hand the locked descriptor over) and why it is safe are in
+The hook's side of the same protocol (probe the presence locks, start a
+consumer under the start lock) and why it is safe are in
 :mod:`plexsync.worker.autostart`. One daemon thread per consumer process,
 started by the job lifecycle's startup hook (:mod:`plexsync.queue.lifecycle`).
+A consumer the plugin starts took its presence lock before huey loaded
+(:mod:`plexsync.worker.launch`) and this class adopts it.
 """
 
 from __future__ import annotations
@@ -21,10 +23,64 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from plexsync.worker.autostart import ENV_LOCK_FD, fcntl, lock_path, open_lock
+from plexsync.worker import oslock
+from plexsync.worker.autostart import presence_dir
 from plexsync.worker.writes import FailingWrites
 
 log = logging.getLogger("plexsync.worker.presence")
+
+
+class PresenceLock:
+    """This consumer's own lock file, ``workers/<host>-<pid>-<nonce>.lock``: held means alive.
+
+    The name is never reused (the nonce), so a file whose lock nobody holds
+    is a dead consumer's, and removing it cannot race a process about to lock it.
+    """
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.data_dir = str(data_dir)
+        folder = presence_dir(self.data_dir)
+        self.path = os.path.join(folder, f"{HOST}-{os.getpid()}-{os.urandom(4).hex()}.lock")
+        self.fd: int | None = None
+
+    def take(self) -> bool:
+        if self.fd is None:
+            os.makedirs(presence_dir(self.data_dir), exist_ok=True)
+            self.fd = oslock.try_lock_path(self.path)
+        return self.fd is not None
+
+    def release(self) -> None:
+        if self.fd is not None:
+            oslock.release(self.fd)
+            self.fd = None
+
+    def remove(self) -> None:
+        """At a clean stop: released, and its file gone (left behind on Windows while a hook probes it)."""
+        self.release()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+    def prune(self) -> int:
+        """Remove the files of consumers that died without removing theirs (SIGKILL, power cut)."""
+        removed = 0
+        with contextlib.suppress(OSError), os.scandir(presence_dir(self.data_dir)) as entries:
+            for entry in entries:
+                if entry.path != self.path and entry.name.endswith(".lock") and not oslock.held_by_someone(entry.path):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+                        removed += 1
+        return removed
+
+
+def _host() -> str:
+    import socket
+
+    return socket.gethostname().replace(os.sep, "_").replace("/", "_") or "host"
+
+
+HOST = _host()
+#: The presence lock the launcher took before huey loaded (plexsync.worker.launch), for the consumer to adopt.
+taken_at_launch: PresenceLock | None = None
 
 
 class ConsumerPresence:
@@ -43,7 +99,8 @@ class ConsumerPresence:
         huey: Any,
         idle_exit: Callable[[], float] | None,
         on_beat: Callable[[], None] = lambda: None,
-        stop: Callable[[], None] = lambda: os.kill(os.getpid(), signal.SIGINT),
+        # raise_signal, not os.kill: on Windows os.kill(pid, SIGINT) is TerminateProcess, no graceful stop.
+        stop: Callable[[], None] = lambda: signal.raise_signal(signal.SIGINT),
         writes: FailingWrites | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
@@ -52,7 +109,7 @@ class ConsumerPresence:
         self.on_beat = on_beat
         self._stop = stop
         self.writes = writes or FailingWrites(data_dir, lambda since: "nothing to catch up")
-        self._fd: int | None = None
+        self._lock: PresenceLock | None = None
         self._idle_since: float | None = None
         self._last_beat = 0.0
         self.stopping = False
@@ -65,46 +122,45 @@ class ConsumerPresence:
         return "auto" if self.idle_exit is not None else "external"
 
     # -- the lock --------------------------------------------------------
-    def _inherited_lock(self) -> int | None:
-        raw = os.environ.pop(ENV_LOCK_FD, None)
-        if not raw:
-            return None
-        try:
-            fd = int(raw)
-            same_file = os.path.samestat(os.fstat(fd), os.stat(lock_path(self.data_dir)))
-        except (ValueError, OSError):
-            return None
-        if not same_file:
-            return None
-        os.set_inheritable(fd, False)
-        return fd
-
     def hold(self) -> bool:
-        """Hold the lock (shared: several consumers may run); False while another holds it exclusively."""
-        if self._fd is not None:
-            return True
-        if fcntl is None:
-            return False
-        fd = self._inherited_lock()
-        if fd is None:
-            fd = open_lock(self.data_dir)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                return False
-        self._fd = fd
-        return True
+        """Hold this consumer's presence lock (several consumers may run, each with its own)."""
+        if self._lock is None:
+            adopted = taken_at_launch
+            same = adopted is not None and os.path.samefile(adopted.data_dir, self.data_dir)
+            self._lock = adopted if same else PresenceLock(self.data_dir)
+        return self._lock.take()
 
     def release(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = None
+        if self._lock is not None:
+            self._lock.release()
+
+    def close(self) -> None:
+        """At the consumer's clean stop: the lock released and its file removed (a kill leaves it to be pruned)."""
+        if self._lock is not None:
+            self._lock.remove()
+
+    def stop_for_new_credential(self) -> None:
+        """Stash refused the API key the plugin handed over: make room at once for a worker with the new one."""
+        if self.stopping:
+            return
+        self.stopping = True
+        self.close()
+        log.warning(
+            "Stash refused the API key PlexSync handed to this worker (it was regenerated or cleared in Stash): "
+            "stopping; the next edit or task starts a worker with Stash's current key"
+        )
+        with contextlib.suppress(Exception):
+            from plexsync.worker import heartbeat
+
+            heartbeat.clear()
+            self.on_beat()
+        self._stop()
 
     # -- the loop --------------------------------------------------------
     def start(self) -> ConsumerPresence:
         self.hold()
+        if self._lock is not None:
+            self._lock.prune()
         self._thread = threading.Thread(target=self._run, name="plexsync-presence", daemon=True)
         self._thread.start()
         return self
@@ -177,6 +233,8 @@ class ConsumerPresence:
             self._idle_since = None
             return
         self.stopping = True
+        if self._lock is not None:
+            self._lock.remove()
         why = "PlexSync was upgraded: stopping" if self.outdated() else f"idle for {idle_for:.0f} s: stopping"
         log.info("%s; the next queued sync starts a worker again", why)
         heartbeat.clear()

@@ -12,12 +12,15 @@ from graphql import parse, validate
 
 from plexsync.stash.reader import ALL_QUERIES
 from plexsync.sync.mapping import FieldPolicy, desired_state, edit_params
+from plexsync.worker import credential
 from tests.support import SHARED, real_stash_schema
 
 PLEX_SPEC = SHARED / "plex-api-spec" / "plex-api-spec.yaml"
 
 
-@pytest.mark.parametrize("document", ALL_QUERIES, ids=lambda doc: re.search(r"query (\w+)", doc).group(1))
+@pytest.mark.parametrize(
+    "document", [*ALL_QUERIES, credential.QUERY], ids=lambda doc: re.search(r"query (\w+)", doc).group(1)
+)
 def test_every_graphql_document_we_send_validates_against_real_stash(document):
     errors = validate(real_stash_schema(), parse(document))
     assert errors == []

@@ -284,6 +284,43 @@ def test_stderr_prefixes_give_levels_and_progress(host: PluginHost) -> None:
     assert inv.output == "ok"
 
 
+def test_a_tasks_output_is_logged_at_debug_and_its_error_at_error_so_info_shows_neither_output(
+    host: PluginHost,
+) -> None:
+    """internal/manager/task_plugin.go (stashapp/stash cf3489e): ``logger.Debugf("Plugin returned: %v",
+    output.Output)``, ``logger.Errorf("Plugin returned error: %s", *output.Error)``; Stash's log page
+    shows Info and above unless the user picks another level (SettingsLogsPanel.tsx)."""
+    logs = host.run_task("Logs")
+    assert logs.stash_log[-1] == LogLine("debug", "Plugin returned: ok")
+    assert [line.message for line in logs.shown()] == [
+        "message at i",
+        "message at w",
+        "message at e",
+        "a line without prefix",
+    ]
+    assert "Plugin returned: ok" in [line.message for line in logs.shown("debug")]
+    assert [line.message for line in logs.shown("error")] == ["message at e"]
+
+    failed = host.run_task("Fail")
+    assert failed.shown() == [LogLine("error", "Plugin returned error: the plugin failed on purpose")]
+    raw = host.run_task("Raw")  # not JSON: Stash takes the whole stdout as the output
+    assert raw.shown() == [] and raw.stash_log == [LogLine("debug", "Plugin returned: this is not JSON\n")]
+
+
+def test_a_hooks_output_is_logged_at_debug_with_its_trigger_and_its_error_at_error(
+    host: PluginHost, stash: StashEmulator
+) -> None:
+    """pkg/plugin/plugins.go executePostHooks (cf3489e): ``logger.Debugf("%s [%s]: returned: %v", hookType,
+    p.Name, output.Output)``; an error: ``logger.Errorf("%s [%s]: returned error: %s", ...)``."""
+    scene = stash.add_scene(title="a")
+    first, second = host.fire_hook("Scene.Update.Post", int(scene), {"id": scene}, ["id"])
+    assert first.shown() == [] and second.shown() == []
+    answer = first.stash_log[-1]
+    assert answer.level == "debug" and answer.message.startswith("Scene.Update.Post [Echo]: returned: {")
+    assert host.shown() == []
+    assert len(host.shown("debug")) == 2
+
+
 @pytest.mark.parametrize(("err_log", "level"), [(None, "error"), ("info", "info"), ("none", None)])
 def test_unprefixed_stderr_lines_get_errlog_level(
     tmp_path: Path, stash: StashEmulator, err_log: str | None, level: str | None

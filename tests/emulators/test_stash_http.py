@@ -245,3 +245,22 @@ def test_image_paths_use_the_host_the_client_called(stash: StashEmulator) -> Non
         headers={**KEY, "Host": f"localhost:{stash.port}"},
     )
     assert response.json()["data"]["findScene"]["paths"]["screenshot"].startswith(f"http://localhost:{stash.port}/")
+
+
+def test_a_login_without_an_api_key_lets_only_sessions_in_and_tells_an_empty_key() -> None:
+    """Stash's Settings > Security: a username and password may be saved with no API key generated
+    (ui/v2.5 SettingsSecurityPanel.tsx: "Username must be saved before generating API key");
+    ``configuration { general { apiKey username } }`` then answers "" and the username."""
+    stash = StashEmulator(login=True).start()
+    try:
+        query = {"query": "{ configuration { general { apiKey username } } }"}
+        assert requests.post(stash.graphql_url, json=query, timeout=5).status_code == 401
+        session = stash.new_session()
+        answer = requests.post(stash.graphql_url, json=query, cookies={"session": session}, timeout=5)
+        assert answer.json()["data"]["configuration"]["general"] == {"apiKey": "", "username": "admin"}
+        stash.api_key = "generated-key"  # the user presses "Generate API key"
+        assert requests.post(stash.graphql_url, json=query, headers={"ApiKey": "generated-key"}, timeout=5).ok
+        stash.api_key = None  # "Clear API key": the login stays
+        assert requests.post(stash.graphql_url, json=query, timeout=5).status_code == 401
+    finally:
+        stash.stop()

@@ -180,8 +180,9 @@ def assert_no_secrets_leaked(world: World) -> None:
             invocation.stdout + "\n".join(line.message for line in invocation.logs)
         ).encode()
     for data_dir in world.data_dirs():
-        for path in data_dir.glob("*"):
-            places[str(path.relative_to(world.tmp))] = path.read_bytes()
+        for path in data_dir.rglob("*"):
+            if path.is_file():
+                places[str(path.relative_to(world.tmp))] = path.read_bytes()
     if "PLEXSYNC_DATABASE_URL" in world.env:
         tables = ("dead_letter", "outage", "job_attempts", "written_group", "playback_run", "playback_item")
         for table in (*tables, "scene_match", "plex_server_seen"):

@@ -44,7 +44,10 @@ def test_sync_all_of_300_scenes_reads_stash_by_pages_and_shows_progress_in_stash
     assert len(world.plex.requests_matching("POST", POSTERS)) == 300
     progress = result.progress
     assert progress and progress == sorted(progress) and progress[-1] == 1.0, progress
-    assert any(re.fullmatch(r"PlexSync: \d+ of 300 scenes synced \(\d+/s\)", m) for m in result.messages("info"))
+    assert any(
+        re.fullmatch(r"PlexSync Sync all scenes: \d+ of 300 scenes synced \(\d+/s\)", m)
+        for m in result.messages("info")
+    )
     assert world.dead_letters() == []
     assert not [line for line in world.logs().splitlines() if "sync_scene" in line and "Executing" in line]
 

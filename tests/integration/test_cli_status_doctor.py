@@ -86,7 +86,11 @@ BROKEN = {
     "Plex URL not set": (
         lambda w: w.configure_plugin(plex_url=""),
         ExitCode.SETTINGS,
-        ["PLEXSYNC_PLEX_URL: not set (set it on Stash's plugin page as 'Plex URL' or in the environment)"],
+        [
+            "[FAIL] Settings: PLEXSYNC_PLEX_URL: not set",
+            "fix: fill it in: 'Plex URL' on Stash's plugin page (Settings > Plugins > Stash Plex Sync), "
+            "or PLEXSYNC_PLEX_URL",
+        ],
     ),
     "Stash down": (
         lambda w: w.stash.down(),
@@ -121,13 +125,13 @@ def test_doctor_tells_a_missing_stash_api_key_from_a_refused_one(world: World):
     assert f"{world.stash.url} refused the API key (PLEXSYNC_STASH_API_KEY) (HTTP 401)" in refused.stdout
 
 
-def test_doctor_task_in_stash_uses_the_task_session_and_warns_in_stash_log(world: World):
+def test_doctor_task_in_stash_checks_the_workers_key_and_warns_in_stash_log(world: World):
     """The Stash process has no PLEXSYNC_STASH_API_KEY (the plugin host passes only the data
-    directory): the task reaches Stash with its own session cookie, as Stash hands it."""
+    directory): the task checks Stash with the key the worker gets, asked of Stash with the task's session."""
     _library(world)
     healthy = world.host.run_task("Doctor")
     assert healthy.error is None, healthy
-    assert "this task's session is accepted" in healthy.output
+    assert "Stash's API key (PlexSync hands it to the worker it starts) is accepted" in healthy.output
     assert "section 1 'Movies' (movie): /media/plex/movies" in healthy.output
     assert healthy.output.rstrip().endswith("Everything PlexSync needs works.")
     assert healthy.messages("warning") == []
@@ -135,8 +139,32 @@ def test_doctor_task_in_stash_uses_the_task_session_and_warns_in_stash_log(world
     world.configure_plugin(plex_token="wrong-token-0000")
     broken = world.host.run_task("Doctor")
     assert "refused the Plex token" in broken.output
-    [warning] = broken.messages("warning")
-    assert warning.startswith("PlexSync: Plex: ") and "refused the Plex token" in warning
+    [warning, summary] = broken.messages("warning")
+    assert warning.startswith("PlexSync Doctor: [FAIL] Plex: ") and "refused the Plex token" in warning
+    assert summary == "PlexSync Doctor: 1 problem(s) found, each with its fix (below)"
+
+
+def test_doctor_without_stash_still_checks_the_settings_it_has_and_plex(world: World):
+    """One run lists every problem: with Stash down, the plugin page cannot be read, but the settings the
+    environment gives are checked, and Plex with them."""
+    _library(world)
+    env = {
+        **world.env,
+        "PLEXSYNC_PLEX_URL": world.plex.url,
+        "PLEXSYNC_PLEX_TOKEN": PLEX_TOKEN,
+        "PLEXSYNC_RETRIES": "many",
+    }
+    world.stash.down()
+    result = cli(world, "doctor", env=env)
+    assert result.returncode == ExitCode.SETTINGS, result.stdout  # the most basic of the two problems
+    assert "[FAIL] Stash: " in result.stdout and "does not answer" in result.stdout
+    assert "[FAIL] Settings: PLEXSYNC_RETRIES ('Retries'): 'many' is not a int number" in result.stdout
+    assert f"[ok]   Plex: {world.plex.url} answers" not in result.stdout  # a setting is invalid: no Plex client
+    env.pop("PLEXSYNC_RETRIES")
+    result = cli(world, "doctor", env=env)
+    assert result.returncode == ExitCode.STASH_UNREACHABLE, result.stdout
+    assert f"[ok]   Plex: {world.plex.url} answers" in result.stdout
+    assert "[skip] Path rules: not tested (needs Stash)" in result.stdout
 
 
 # -- status --------------------------------------------------------------------
@@ -180,7 +208,7 @@ def test_status_reports_an_open_outage(world: World, breaks: str):
         reason = "Plex: Plex is unreachable (connection refused or host unknown)"
     else:
         world.configure_plugin(plex_token="wrong-token-0000")
-        reason = "Plex: Plex rejected the token (PLEXSYNC_PLEX_TOKEN) (HTTP 401)"
+        reason = "Plex: Plex rejected the token (HTTP 401)"
     world.start_consumer()
     scene_id, _ = scenes[0]
     world.host.fire_hook("Scene.Update.Post", int(scene_id), {"id": scene_id}, ["id"])
@@ -202,11 +230,17 @@ def test_status_task_in_stash_prints_what_the_cli_prints_and_warns(world: World)
     assert by_cli.returncode == ExitCode.DEAD_LETTERS, by_cli.stdout
     task = world.host.run_task("Status")
     assert task.error is None, task
-    assert _normalised(task.output) == _normalised(by_cli.stdout.rstrip("\n"))
+
+    # the same report, but for its fixes: Stash's words in Stash (the tasks), the command line's in the shell
+    def facts(text: str) -> str:
+        return _normalised("\n".join(line for line in text.splitlines() if not line.startswith("! ")))
+
+    assert facts(task.output) == facts(by_cli.stdout.rstrip("\n"))
     assert "dead letters: 2 (newest: #" in task.output
     assert "worker: not running\n" in task.output  # a graceful stop takes the heartbeat with it
     assert task.messages("warning") == [
-        "PlexSync: 2 dead letter(s): 'plexsync dlq list' shows them, 'plexsync dlq retry --all' retries them"
+        "PlexSync Status: 2 dead letter(s): the task 'List dead letters' shows them, 'Retry dead letters' retries them",
+        "PlexSync Status: 1 problem(s) (the lines below)",
     ]
 
 

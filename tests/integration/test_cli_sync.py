@@ -66,7 +66,8 @@ def test_sync_stops_with_the_status_of_an_unavailable_server(world: World):
     world.configure_plugin(plex_token="wrong-token-0000")
     refused = cli(world, "sync", "--all")
     assert refused.returncode == ExitCode.PLEX_AUTH
-    assert "Plex rejected the token (PLEXSYNC_PLEX_TOKEN) (HTTP 401)" in refused.stderr
+    assert "Plex rejected the token (HTTP 401); fix: 'Plex token' on Stash's plugin page" in refused.stderr
+    assert "or PLEXSYNC_PLEX_TOKEN" in refused.stderr  # the command line keeps the variable's name
     no_key = cli(world, "sync", scene_id, env={k: v for k, v in world.env.items() if k != "PLEXSYNC_STASH_API_KEY"})
     assert no_key.returncode == ExitCode.STASH_AUTH
     assert f"Stash at {world.stash.url}: Stash rejected the API key" in no_key.stderr

@@ -100,7 +100,7 @@ def test_named_sections_limit_the_index(emulator: PlexEmulator):
     assert writer.find("/m/a.mp4")
     assert writer.match([{"path": "/p/b.mp4"}], PathMap()).outcome == OUTSIDE
     assert f"/library/sections/{private}/all" not in listings(emulator)
-    with pytest.raises(Misconfigured, match=r"Plex sections \(PLEXSYNC_PLEX_SECTIONS\).*'Films'.*'Movies', 'Private'"):
+    with pytest.raises(Misconfigured, match=r"'Plex sections': .*'Films'.*'Movies', 'Private'"):
         PlexWriter(emulator.url, TOKEN, timeout=5, sections=("Films",)).find("/m/a.mp4")
 
 

@@ -64,7 +64,7 @@ def assert_secrets_kept(playground: Playground, consumer: ConsumerProcess) -> No
     secrets = [playground.exports["PLEXSYNC_PLEX_TOKEN"], playground.exports["PLEXSYNC_STASH_API_KEY"]]
     places = {
         "worker log": consumer.log(),
-        **{p.name: p.read_bytes().decode("latin-1") for p in data_dir_of(playground).glob("*")},
+        **{p.name: p.read_bytes().decode("latin-1") for p in data_dir_of(playground).rglob("*") if p.is_file()},
     }
     for place, content in places.items():
         for secret in secrets:

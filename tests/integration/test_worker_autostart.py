@@ -214,8 +214,12 @@ def test_external_mode_warns_in_stashs_log_when_no_worker_runs_and_never_starts_
     [invocation] = world.host.fire_hook("Scene.Update.Post", int(scene_id), {"id": scene_id}, ["id"])
     assert invocation.output == f"queued Plex sync of scene {scene_id}"
     [warning] = invocation.messages("warning")  # one line, at warning level, in Stash's log
-    assert warning.startswith("PlexSync: no worker is running (worker mode external)")
-    assert f"`python3 run.py worker` in {REPO}" in warning
+    # In Stash's words: where the mode comes from (Stash's environment here), no shell command.
+    assert warning == (
+        "PlexSync: no worker is running (Worker mode is external, set by PLEXSYNC_WORKER_MODE in Stash's "
+        "environment): syncs wait in the queue until the worker you run starts (docs/worker.md); with Worker mode "
+        "auto, PlexSync starts it by itself"
+    )
     assert not (world.data_dir / LOG_FILE).exists() and world.queued() == 1
 
     consumer = world.start_consumer()
@@ -241,7 +245,7 @@ def test_external_on_the_plugin_page_reaches_the_hook_through_the_workers_snapsh
 
     world.stash.update_scene(scene_id, title="Now waits")
     [warning] = auto.hook(scene_id).messages("warning")
-    assert "no worker is running (worker mode external)" in warning
+    assert "no worker is running (Worker mode is external, set on the plugin page)" in warning
     assert len(auto.started_pids()) == 1
 
 
@@ -266,7 +270,7 @@ def test_failing_syncs_show_in_stashs_log_as_one_warning_line(world: World):
     assert "1 dead letter(s): see the task 'List dead letters'" in warning
 
     task = world.host.run_task("List dead letters")
-    [task_warning] = task.messages("warning")
+    [task_warning] = [line for line in task.messages("warning") if line.startswith("PlexSync: ")]
     assert "Plex unavailable since" in task_warning and "1 dead letter(s)" in task_warning
 
 

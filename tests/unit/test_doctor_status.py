@@ -61,7 +61,7 @@ def test_a_stash_task_reaches_stash_where_a_hook_started_worker_would():
 
     cookie = {"Name": "session", "Value": "c00kie-x"}
     server = {"Scheme": "http", "Host": "0.0.0.0", "Port": 9999, "SessionCookie": cookie}
-    access = StashAccess.from_server_connection(server)
+    access = StashAccess.from_server_connection(server, ask_key=False)
     assert access.url == autostart.stash_url(server) == "http://localhost:9999"
     assert access.connection == {"Scheme": "http", "Host": "localhost", "Port": 9999, "SessionCookie": cookie}
     assert access.credential == "this task's session" and "c00kie-x" not in redact("c00kie-x")
