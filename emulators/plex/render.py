@@ -19,7 +19,6 @@ from .model import (
     SHOW,
     TAG_TYPES,
     TYPE_NAMES,
-    HistoryEntry,
     Item,
     Library,
     Section,
@@ -411,32 +410,6 @@ def page_container(
     children = [metadata(library, library.items[rk], detail=False) for rk in rating_keys]
     if isinstance(meta_node, Node):
         children.insert(0, meta_node)
-    return Node("MediaContainer", attrs, children)
-
-
-def history(library: Library, entries: list[HistoryEntry], offset: int, total: int) -> Node:
-    """``/status/sessions/history/all``: one ``<Video>`` per view, with the attributes the
-    spec lists (historyKey, key, ratingKey, librarySectionID, title, type, thumb,
-    originallyAvailableAt, viewedAt, accountID, deviceID). An entry of an item that
-    was deleted keeps its row and loses its ``key``, as plexapi's ``source()`` expects."""
-    children = []
-    for entry in entries:
-        item = library.items.get(entry.rating_key)
-        attrs: dict[str, Value] = {
-            "historyKey": f"/status/sessions/history/{entry.id}",
-            "key": f"/library/metadata/{entry.rating_key}" if item else None,
-            "ratingKey": str(entry.rating_key),
-            "librarySectionID": str(entry.section_id),
-            "title": item.title if item else None,
-            "type": TYPE_NAMES[item.type] if item else "movie",
-            "thumb": thumb_url(item) if item else None,
-            "originallyAvailableAt": item.originally_available_at if item else None,
-            "viewedAt": entry.viewed_at,
-            "accountID": entry.account_id,
-            "deviceID": entry.device_id,
-        }
-        children.append(Node("Video", attrs, json_key="Metadata"))
-    attrs = {"size": len(children), "totalSize": total, "offset": offset}
     return Node("MediaContainer", attrs, children)
 
 

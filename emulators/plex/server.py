@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from emulators.http import EmulatorServer, Request, Response
 
-from . import artwork, edits, render
+from . import artwork, edits, history, render
 from .model import SEASON, SECTION_TYPES, SHOW, Item, Library, PlexItem, Section, under_folder
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error"}
@@ -615,44 +615,18 @@ class PlexEmulator(EmulatorServer):
         (item,) = self._items(key)
         return item
 
-    #: Fields ``/status/sessions/history/all`` filters on (``viewedAt>=`` is what plexapi's ``mindate`` sends).
-    _HISTORY_FILTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "viewedAt": lambda entry: entry.viewed_at,
-        "accountID": lambda entry: entry.account_id,
-        "librarySectionID": lambda entry: entry.section_id,
-        "deviceID": lambda entry: entry.device_id,
-    }
-
     def _history(self, request: Request) -> Response:
-        """The watch history, paged; ``metadataItemID`` also matches a show's or season's episodes."""
-        entries = list(self.library.history)
-        for test in self._comparisons(request, self._HISTORY_FILTERS):
-            entries = [e for e in entries if test(e)]
-        wanted = request.arg("metadataItemID")
-        if wanted:
-            if not wanted.isdigit():
-                raise HTTPError(400, "metadataItemID must be an id")
-            entries = [e for e in entries if self._descends(e.rating_key, int(wanted))]
-        entries.sort(key=lambda e: e.id, reverse=True)  # ties in viewedAt: newest row first
-        for spec in reversed((request.arg("sort") or "viewedAt:desc").split(",")):
-            field, _, direction = spec.strip().partition(":")
-            if field not in ("viewedAt", "accountID", "id") or direction not in ("", "asc", "desc"):
-                raise HTTPError(400, f"cannot sort history by {spec!r}")
-            get = (lambda e: e.id) if field == "id" else self._HISTORY_FILTERS[field]
-            entries.sort(key=get, reverse=direction == "desc")
+        """The watch history, paged (:mod:`emulators.plex.history`)."""
+        tests = self._comparisons(request, history.FILTERS)
+        try:
+            entries = history.select(self.library, tests, request.arg("metadataItemID"), request.arg("sort"))
+        except history.BadHistoryQuery as exc:
+            raise HTTPError(400, str(exc)) from None
         start, size = self._window(request)
         page = entries[start : start + size] if size is not None else entries[start:]
-        node = render.history(self.library, page, start, len(entries))
+        node = history.container(self.library, page, start, len(entries))
         headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Total-Size": str(len(entries))}
         return self._answer(request, node, headers)
-
-    def _descends(self, rating_key: int, ancestor: int) -> bool:
-        item = self.library.items.get(rating_key)
-        while item is not None:
-            if item.rating_key == ancestor:
-                return True
-            item = self.library.items.get(item.parent_key) if item.parent_key else None
-        return False
 
     def _section_refresh(self, request: Request, sectionId: str) -> Response:
         """A scan (``?path=`` limits it to a folder); ``force=1`` also re-runs the agent on every item."""
