@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .model import TYPE_NAMES, HistoryEntry, Library, thumb_url
-from .render import Node, Value
+from .render import MEDIA_ELEMENTS, Node, Value
 
 #: Fields the history filters on (``viewedAt>=`` is what plexapi's ``mindate`` sends).
 FILTERS: dict[str, Callable[[HistoryEntry], Any]] = {
@@ -62,10 +62,13 @@ def _descends(library: Library, rating_key: int, ancestor: int) -> bool:
 
 
 def container(library: Library, entries: list[HistoryEntry], offset: int, total: int) -> Node:
-    """One ``<Video>`` per view, with the attributes the spec lists (historyKey, key,
+    """One element per view, with the attributes the spec lists (historyKey, key,
     ratingKey, librarySectionID, title, type, thumb, originallyAvailableAt, viewedAt,
-    accountID, deviceID). An entry of an item that was deleted keeps its row and
-    loses its ``key``, as plexapi's ``source()`` expects."""
+    accountID, deviceID). The element is the item's: ``<Video>`` for a movie,
+    episode or clip, ``<Track>`` for music, ``<Photo>`` (plexapi's ``TrackHistory``,
+    ``ClipHistory``...), all in one list and one paging. An entry of an item that
+    was deleted keeps its row and type and loses its ``key``, as plexapi's
+    ``source()`` expects; its rating key, given to a new item since, shows the new item."""
     children = []
     for entry in entries:
         item = library.items.get(entry.rating_key)
@@ -75,13 +78,13 @@ def container(library: Library, entries: list[HistoryEntry], offset: int, total:
             "ratingKey": str(entry.rating_key),
             "librarySectionID": str(entry.section_id),
             "title": item.title if item else None,
-            "type": TYPE_NAMES[item.type] if item else "movie",
+            "type": TYPE_NAMES[entry.type],
             "thumb": thumb_url(item) if item else None,
             "originallyAvailableAt": item.originally_available_at if item else None,
             "viewedAt": entry.viewed_at,
             "accountID": entry.account_id,
             "deviceID": entry.device_id,
         }
-        children.append(Node("Video", attrs, json_key="Metadata"))
+        children.append(Node(MEDIA_ELEMENTS[entry.type], attrs, json_key="Metadata"))
     attrs = {"size": len(children), "totalSize": total, "offset": offset}
     return Node("MediaContainer", attrs, children)
