@@ -34,6 +34,7 @@ fragment PlexSyncSceneFields on Scene {
   director
   date
   rating100
+  updated_at
   files { path basename size }
   paths { screenshot }
   studio { id name parent_studio { name } }
