@@ -1,10 +1,12 @@
 """Watch or rate a Plex item the way a Plex client reports it, for trying the copy into Stash.
 
-    python -m emulators.play RATING_KEY (--watched | --stop-at SECONDS | --rate 0-10)
+    python -m emulators.play RATING_KEY (--watched | --stop-at SECONDS | --mark | --rate 0-10)
 
 ``--watched`` and ``--stop-at`` send a player's ``POST /:/timeline`` with
 ``state=stopped`` (at the item's end: a view in the watch history; earlier: a
-resume point); ``--rate`` sends ``PUT /:/rate``, as plexapi's ``rate()`` does.
+resume point); ``--mark`` sends ``PUT /:/scrobble`` (Mark as played, plexapi's
+``markPlayed()``: no history entry since PMS 1.40); ``--rate`` sends ``PUT /:/rate``,
+as plexapi's ``rate()`` does.
 It reaches Plex at ``$PLEXSYNC_PLEX_URL`` with ``$PLEXSYNC_PLEX_TOKEN`` (the
 variables ``python -m emulators`` prints), or ``--plex-url``/``--token``.
 """
@@ -30,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--watched", action="store_true", help="watched to the end: one view in the history")
     action.add_argument("--stop-at", type=float, metavar="SECONDS", help="playback stopped this far in")
+    action.add_argument("--mark", action="store_true", help="Mark as played (a show or season: every episode)")
     action.add_argument("--rate", type=float, metavar="0-10", help="the account's star rating (2 per star)")
     parser.add_argument("--plex-url", default=os.environ.get("PLEXSYNC_PLEX_URL") or "http://127.0.0.1:32400")
     parser.add_argument("--token", default=os.environ.get("PLEXSYNC_PLEX_TOKEN"))
@@ -44,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             params = {"key": args.rating_key, "identifier": IDENTIFIER, "rating": args.rate}
             answer = requests.put(f"{url}/:/rate", params=params, headers=headers, timeout=30)
             done = f"rated {args.rate:g}"
+        elif args.mark:
+            params = {"key": args.rating_key, "identifier": IDENTIFIER}
+            answer = requests.put(f"{url}/:/scrobble", params=params, headers=headers, timeout=30)
+            done = "marked as played"
         else:
             item = requests.get(f"{url}/library/metadata/{args.rating_key}", headers=headers, timeout=30)
             if item.status_code != 200:

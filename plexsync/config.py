@@ -436,8 +436,34 @@ SYNC_SETTINGS: tuple[Setting, ...] = (
         _switch,
         "true",
         "Copy ratings from Plex",
-        "A star rating given in Plex (0-10) becomes the scene's rating (x10); the newer rating wins when both changed",
+        "A star rating given in Plex (0-10) becomes the scene's rating (x10); Rating conflicts decides when both "
+        "changed",
         "BOOLEAN",
+    ),
+    Setting(
+        "playback_accounts",
+        _names,
+        "",
+        "Copy plays of",
+        "Names of the Plex accounts whose plays are copied, separated by ',', as Plex lists them (Settings > Users "
+        "and Managed users); empty: the server owner's only. Resume points and marks are the owner's alone.",
+    ),
+    Setting(
+        "playback_marks",
+        _choice("play", "none"),
+        "play",
+        "Mark as played counts as",
+        "play: marking an item as played in Plex adds one play (at the time it was marked) and no play time. "
+        "none: a mark adds nothing.",
+    ),
+    Setting(
+        "rating_policy",
+        _choice("newer", "plex", "stash", "fill"),
+        "newer",
+        "Rating conflicts",
+        "Which rating stays when it changed in Plex and in Stash since PlexSync last saw them: newer (the later "
+        "change), plex, stash, or fill (neither is overwritten; a rating only fills a side that has none). A "
+        "rating cleared on one side counts as a change.",
     ),
 )
 
@@ -624,6 +650,9 @@ class SyncSettings:
     playback_plays: bool
     playback_resume: bool
     playback_ratings: bool
+    playback_accounts: tuple[str, ...]
+    playback_marks: str
+    rating_policy: str
 
     @classmethod
     def resolve(

@@ -17,9 +17,30 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .accounts import DEFAULT_VERSION, FIRST_MANAGED_ID, OWNER_ACCOUNT, SYSTEM_ACCOUNT, ViewState, mark_writes_history
+
 MOVIE, SHOW, SEASON, EPISODE = 1, 2, 3, 4
-TYPE_NAMES = {MOVIE: "movie", SHOW: "show", SEASON: "season", EPISODE: "episode"}
-SECTION_TYPES = {"movie": (MOVIE,), "show": (SHOW, SEASON, EPISODE)}
+# Plex's other media types (plexapi ``utils.SEARCHTYPES``): music, clips (extras), photos.
+ARTIST, ALBUM, TRACK, CLIP, PHOTO = 8, 9, 10, 12, 13
+TYPE_NAMES = {
+    MOVIE: "movie",
+    SHOW: "show",
+    SEASON: "season",
+    EPISODE: "episode",
+    ARTIST: "artist",
+    ALBUM: "album",
+    TRACK: "track",
+    CLIP: "clip",
+    PHOTO: "photo",
+}
+SECTION_TYPES = {
+    "movie": (MOVIE,),
+    "show": (SHOW, SEASON, EPISODE),
+    "artist": (ARTIST, ALBUM, TRACK),
+    "photo": (PHOTO,),
+}
+#: Items a player plays (a view in the history, a view state); the others are folders of them.
+PLAYABLE = (MOVIE, EPISODE, TRACK, CLIP, PHOTO)
 
 #: Tag types of the edit language, in the order Plex renders them.
 TAG_TYPES = ("genre", "collection", "label", "country", "director", "writer", "actor")
@@ -120,6 +141,9 @@ class Item:
     parent_key: int | None = None  # season of an episode, show of a season
     index: int | None = None  # episode number, season number
     children: list[int] = field(default_factory=list)
+    #: Plex keeps view state per account and *guid*, not per item: two items with
+    #: one guid (the same movie in two libraries) share it. "" reads as ``local://<ratingKey>``.
+    guid: str = ""
     # The view state of the token's account (Plex keeps it per account, apart
     # from the item's metadata: changing it never moves ``updatedAt``).
     view_count: int = 0
@@ -129,6 +153,10 @@ class Item:
     @property
     def files(self) -> list[str]:
         return [part.file for media in self.media for part in media.parts]
+
+    @property
+    def guid_text(self) -> str:
+        return self.guid or f"local://{self.rating_key}"
 
     def tag_names(self, kind: str) -> list[str]:
         return [t.tag for t in self.tags.get(kind, ())]
@@ -154,11 +182,20 @@ class Section:
 
     @property
     def agent(self) -> str:
-        return "tv.plex.agents.movie" if self.kind == "movie" else "tv.plex.agents.series"
+        return _AGENTS[self.kind][0]
 
     @property
     def scanner(self) -> str:
-        return "Plex Movie" if self.kind == "movie" else "Plex TV Series"
+        return _AGENTS[self.kind][1]
+
+
+#: Each section kind's default agent and scanner, as ``/library/sections`` names them.
+_AGENTS = {
+    "movie": ("tv.plex.agents.movie", "Plex Movie"),
+    "show": ("tv.plex.agents.series", "Plex TV Series"),
+    "artist": ("tv.plex.agents.music", "Plex Music"),
+    "photo": ("com.plexapp.agents.none", "Plex Photo Scanner"),
+}
 
 
 @dataclass(frozen=True)
@@ -206,7 +243,9 @@ class PlexItem:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One row of Plex's watch history (``metadata_item_views``): a completed view."""
+    """One row of Plex's watch history (``metadata_item_views``): a completed view.
+    The row keeps the item's type (``metadata_type``), so it still says what was
+    played once the item is deleted."""
 
     id: int
     rating_key: int
@@ -214,6 +253,7 @@ class HistoryEntry:
     account_id: int
     device_id: int
     viewed_at: int
+    type: int = MOVIE
 
 
 @dataclass(frozen=True)
@@ -226,7 +266,13 @@ class UnscannedFile:
 class Library:
     """All state of one emulated server; see the module docstring for why it is plain Python."""
 
-    def __init__(self, clock: Callable[[], float] | None = None, freeze_section_stamps: bool = False) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] | None = None,
+        freeze_section_stamps: bool = False,
+        version: str = DEFAULT_VERSION,
+        owner_name: str = "owner",
+    ) -> None:
         #: Where addedAt/updatedAt come from (replace it to step time in tests); None: :func:`now`.
         self.clock = clock
         #: Sections' updatedAt/scannedAt/contentChangedAt never move (nobody has
@@ -243,11 +289,19 @@ class Library:
         #: Every image uploaded to an item, as Plex keeps them: (ratingKey, "poster"|"art") -> {key: bytes}.
         self.uploads: dict[tuple[int, str], dict[str, bytes]] = {}
         self._next_section = 1
-        self._next_rating_key = 1
+        #: Rating keys are SQLite rowids: a new item gets the largest live one + 1, so
+        #: the key of the newest item, once deleted, goes to the next item added.
+        self._max_rating_key = 0
         self._next_media = 1
         self._next_part = 1
         #: The watch history, oldest first (ids grow with it, as Plex's row ids do).
         self.history: list[HistoryEntry] = []
+        #: What ``GET /`` reports; it decides whether a mark as played writes history.
+        self.version = version
+        #: Account id -> name (``GET /accounts``); the owner's view state lives on the items.
+        self.accounts: dict[int, str] = {SYSTEM_ACCOUNT: "", OWNER_ACCOUNT: owner_name}
+        #: Every other account's view state, by (account id, guid).
+        self.account_views: dict[tuple[int, str], ViewState] = {}
 
     # -- seeding ------------------------------------------------------------
     def add_section(self, title: str, kind: str, locations: Iterable[str]) -> int:
@@ -295,11 +349,14 @@ class Library:
         actors: Iterable[TagSpec] = (),
         locked: Iterable[str] = (),
         sizes: Sequence[int] | None = None,
+        guid: str = "",
     ) -> int:
-        """Add an item as a finished scan would: one Media, one Part per file (``sizes``: their byte sizes)."""
+        """Add an item as a finished scan would: one Media, one Part per file (``sizes``: their byte sizes).
+        ``guid``: the agent's match (items sharing one share their view state); "": unmatched."""
         with self.lock:
             section = self._section(section_id, "movie")
             item = self._new_item(section, MOVIE, files, title, sizes)
+            item.guid = guid
             item.summary, item.studio, item.tagline = summary, studio, tagline
             item.content_rating, item.title_sort, item.original_title = (
                 content_rating,
@@ -355,6 +412,82 @@ class Library:
         with self.lock:
             self._section(section_id)
             self.unscanned[section_id].append(UnscannedFile(path, title, size))
+
+    # -- other media, accounts and deletion (what the way back must tell apart) ----
+    def add_track(
+        self, section_id: int, artist: str, album: str, index: int, files: Sequence[str], title: str | None = None
+    ) -> int:
+        """A music track, creating its artist and album Directory items on first use."""
+        with self.lock:
+            section = self._section(section_id, "artist")
+            album_item = self._folder(section, ARTIST, artist, ALBUM, album, None)
+            item = self._new_item(section, TRACK, files, title)
+            item.parent_key, item.index = album_item.rating_key, index
+            album_item.children.append(item.rating_key)
+            return item.rating_key
+
+    def add_photo(self, section_id: int, files: Sequence[str], title: str | None = None) -> int:
+        with self.lock:
+            return self._new_item(self._section(section_id, "photo"), PHOTO, files, title).rating_key
+
+    def add_clip(self, parent_key: int, files: Sequence[str], title: str | None = None) -> int:
+        """An extra (trailer, featurette) of a movie: a ``clip`` in the movie's section
+        that no ``/all`` listing shows, but whose views enter the history."""
+        with self.lock:
+            parent = self.item(parent_key)
+            section = self.sections[parent.section_id]
+            item = self._new_item(section, CLIP, files, title, listed=False)
+            item.parent_key = parent_key
+            return item.rating_key
+
+    def add_account(self, name: str) -> int:
+        """A managed (or shared) user of the server; returns its account id."""
+        with self.lock:
+            account_id = max(FIRST_MANAGED_ID - 1, *self.accounts) + 1
+            self.accounts[account_id] = name
+            return account_id
+
+    def delete_item(self, rating_key: int) -> None:
+        """The item's file was removed and Plex emptied the trash: the item is gone,
+        its history rows stay (they keep its rating key and type). Its rating key
+        goes to the next item added when it was the largest (SQLite rowid reuse)."""
+        with self.lock:
+            item = self.item(rating_key)
+            for child in list(item.children):
+                self.delete_item(child)
+            section = self.sections[item.section_id]
+            if rating_key in section.members.get(item.type, ()):
+                section.members[item.type].remove(rating_key)
+            section.order.pop(item.type, None)
+            for path in item.files:
+                holders = self._files.get(path, [])
+                if rating_key in holders:
+                    holders.remove(rating_key)
+            parent = self.items.get(item.parent_key) if item.parent_key else None
+            if parent is not None and rating_key in parent.children:
+                parent.children.remove(rating_key)
+            for kind in ("poster", "art"):
+                self.uploads.pop((rating_key, kind), None)
+            for key in [k for k in self.account_views if k[1] == f"local://{rating_key}"]:
+                del self.account_views[key]
+            del self.items[rating_key]
+            self._max_rating_key = max(self.items, default=0)
+            self._section_changed(section)
+
+    def _folder(self, section: Section, top_type: int, top: str, sub_type: int, sub: str, index: int | None) -> Item:
+        """The ``sub`` Directory (album) under the ``top`` one (artist), each made on first use."""
+        top_item = next(
+            (self.items[k] for k in section.members[top_type] if self.items[k].title == top), None
+        ) or self._new_item(section, top_type, (), top)
+        top_item.agent_title = top_item.title
+        for key in top_item.children:
+            if self.items[key].title == sub:
+                return self.items[key]
+        sub_item = self._new_item(section, sub_type, (), sub)
+        sub_item.agent_title = sub
+        sub_item.parent_key, sub_item.index = top_item.rating_key, index
+        top_item.children.append(sub_item.rating_key)
+        return sub_item
 
     # -- reading --------------------------------------------------------------
     def item(self, rating_key: int) -> Item:
@@ -433,8 +566,8 @@ class Library:
         return item if item.type == SHOW else None
 
     def leaves(self, item: Item) -> list[int]:
-        """Every episode under a show or season, in season/episode order."""
-        if item.type == SEASON:
+        """Every episode under a show or season (track under an artist or album), in order."""
+        if item.type in (SEASON, ALBUM):
             return sorted(item.children, key=lambda rk: self.items[rk].index or 0)
         seasons = sorted(item.children, key=lambda rk: self.items[rk].index or 0)
         return [rk for season in seasons for rk in self.leaves(self.items[season])]
@@ -522,26 +655,64 @@ class Library:
         return now() if self.clock is None else int(self.clock())
 
     # -- playback (what a Plex client's scrobble, timeline and rating requests do) --
-    def play(self, rating_key: int, at: int | None = None, account_id: int = 1, device_id: int = 1) -> int:
-        """A view watched to the end: ``viewCount`` + 1, the resume point cleared,
-        one history entry; returns the entry's id."""
+    def play(self, rating_key: int, at: int | None = None, account_id: int = OWNER_ACCOUNT, device_id: int = 1) -> int:
+        """A view watched to the end by ``account_id``: its ``viewCount`` + 1, its resume
+        point cleared, one history entry; returns the entry's id."""
         with self.lock:
             item = self._playable(rating_key)
             stamp = self.now() if at is None else int(at)
-            item.view_count += 1
-            item.view_offset = 0
-            item.last_viewed_at = stamp
-            entry = HistoryEntry(len(self.history) + 1, rating_key, item.section_id, account_id, device_id, stamp)
-            self.history.append(entry)
-            return entry.id
+            state = self.view_state(rating_key, account_id)
+            self._set_view(item, account_id, ViewState(state.view_count + 1, 0, stamp))
+            return self._record(item, account_id, device_id, stamp)
 
-    def partial_play(self, rating_key: int, offset_ms: int, at: int | None = None) -> None:
+    def partial_play(
+        self, rating_key: int, offset_ms: int, at: int | None = None, account_id: int = OWNER_ACCOUNT
+    ) -> None:
         """Playback stopped ``offset_ms`` into the item: a resume point, no history entry
         (Plex records a view only once most of the item was watched)."""
         with self.lock:
             item = self._playable(rating_key)
-            item.view_offset = max(0, int(offset_ms))
-            item.last_viewed_at = self.now() if at is None else int(at)
+            state = self.view_state(rating_key, account_id)
+            stamp = self.now() if at is None else int(at)
+            self._set_view(item, account_id, ViewState(state.view_count, max(0, int(offset_ms)), stamp))
+
+    def mark_played(
+        self, rating_key: int, at: int | None = None, account_id: int = OWNER_ACCOUNT, device_id: int = 1
+    ) -> list[int]:
+        """Mark as played (``/:/scrobble``): every leaf of the item (a show's or
+        season's episodes) gets ``viewCount`` + 1, no resume point and a new
+        ``lastViewedAt``; history entries only on servers before 1.40
+        (:func:`emulators.plex.accounts.mark_writes_history`). Returns their ids."""
+        with self.lock:
+            item = self.item(rating_key)
+            folder = item.type not in PLAYABLE
+            leaves = self.leaves(item) if folder else [rating_key]
+            stamp = self.now() if at is None else int(at)
+            recorded = []
+            for key in leaves:
+                leaf = self.items[key]
+                state = self.view_state(key, account_id)
+                self._set_view(leaf, account_id, ViewState(state.view_count + 1, 0, stamp))
+                if mark_writes_history(self.version, folder):
+                    recorded.append(self._record(leaf, account_id, device_id, stamp))
+            return recorded
+
+    def mark_unplayed(self, rating_key: int, account_id: int = OWNER_ACCOUNT) -> None:
+        """``/:/unscrobble``: the view state of the item (of every leaf of a folder) is cleared."""
+        with self.lock:
+            item = self.item(rating_key)
+            leaves = self.leaves(item) if item.type not in PLAYABLE else [rating_key]
+            for key in leaves:
+                self._set_view(self.items[key], account_id, ViewState())
+
+    def view_state(self, rating_key: int, account_id: int = OWNER_ACCOUNT) -> ViewState:
+        """An account's view state of an item (a copy)."""
+        with self.lock:
+            item = self.item(rating_key)
+            if account_id == OWNER_ACCOUNT:
+                return ViewState(item.view_count, item.view_offset, item.last_viewed_at)
+            state = self.account_views.get((account_id, item.guid_text), ViewState())
+            return ViewState(state.view_count, state.view_offset, state.last_viewed_at)
 
     def rate(self, rating_key: int, rating: float | None, at: int | None = None) -> None:
         """A user rating 0-10 (None clears it), as ``PUT /:/rate`` stores it."""
@@ -552,9 +723,34 @@ class Library:
 
     def _playable(self, rating_key: int) -> Item:
         item = self.item(rating_key)
-        if item.type not in (MOVIE, EPISODE):
-            raise ValueError(f"item {rating_key} is a {TYPE_NAMES[item.type]}: only movies and episodes are played")
+        if item.type not in PLAYABLE:
+            raise ValueError(f"item {rating_key} is a {TYPE_NAMES[item.type]}: only media items are played")
         return item
+
+    def _set_view(self, item: Item, account_id: int, state: ViewState) -> None:
+        """Store an account's view state of the item: on every item sharing its guid."""
+        if account_id != OWNER_ACCOUNT:
+            self.account_views[(account_id, item.guid_text)] = state
+            return
+        for key in self._sharing_guid(item):
+            other = self.items[key]
+            other.view_count, other.view_offset, other.last_viewed_at = (
+                state.view_count,
+                state.view_offset,
+                state.last_viewed_at,
+            )
+
+    def _sharing_guid(self, item: Item) -> list[int]:
+        if not item.guid:
+            return [item.rating_key]
+        return [key for key, other in self.items.items() if other.guid == item.guid]
+
+    def _record(self, item: Item, account_id: int, device_id: int, stamp: int) -> int:
+        entry_id = (self.history[-1].id if self.history else 0) + 1
+        self.history.append(
+            HistoryEntry(entry_id, item.rating_key, item.section_id, account_id, device_id, stamp, item.type)
+        )
+        return entry_id
 
     def _section_changed(self, section: Section) -> None:
         if not self.freeze_section_stamps:
@@ -576,14 +772,15 @@ class Library:
         files: Sequence[str],
         title: str | None,
         sizes: Sequence[int] | None = None,
+        listed: bool = True,
     ) -> Item:
         if isinstance(files, str):
             raise TypeError("files must be a list of paths, not one string")
         stamp = self.now()
         # Items only enter a library through a scan, which Plex records on the section.
         self._section_changed(section)
-        rating_key = self._next_rating_key
-        self._next_rating_key += 1
+        rating_key = self._max_rating_key + 1
+        self._max_rating_key = rating_key
         name = agent_title(files) if files else ""
         item = Item(
             rating_key=rating_key,
@@ -599,8 +796,9 @@ class Library:
             for path in files:
                 self._files.setdefault(path, []).append(rating_key)
         self.items[rating_key] = item
-        section.members[item_type].append(rating_key)
-        section.order.pop(item_type, None)
+        if listed:
+            section.members[item_type].append(rating_key)
+            section.order.pop(item_type, None)
         return item
 
     def _media(self, files: Sequence[str], sizes: Sequence[int] | None = None) -> Media:
@@ -657,7 +855,7 @@ class Library:
 
     def _sort_key(self, rating_key: int) -> tuple:
         item = self.items[rating_key]
-        if item.type in (MOVIE, SHOW):
+        if item.type in (MOVIE, SHOW, ARTIST, PHOTO):
             return ((item.title_sort or item.title).casefold(), rating_key)
         show = self.show_of(item)
         show_key = (show.title_sort or show.title).casefold() if show else ""

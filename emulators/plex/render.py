@@ -12,14 +12,16 @@ import json
 from dataclasses import dataclass, field
 
 from .model import (
+    CLIP,
     EPISODE,
     MOVIE,
+    PHOTO,
     SEASON,
     SECTION_TYPES,
     SHOW,
     TAG_TYPES,
+    TRACK,
     TYPE_NAMES,
-    HistoryEntry,
     Item,
     Library,
     Section,
@@ -27,10 +29,12 @@ from .model import (
     thumb_url,
 )
 
-VERSION = "1.41.6.9685-d301f511a"
 IDENTIFIER = "com.plexapp.plugins.library"
 MEDIA_TAG_PREFIX = "/system/bundle/media/flags/"
 MEDIA_TAG_VERSION = "1740563386"
+
+#: The element of each playable item type; folders (shows, seasons, artists, albums) are ``<Directory>``.
+MEDIA_ELEMENTS = {MOVIE: "Video", EPISODE: "Video", CLIP: "Video", TRACK: "Track", PHOTO: "Photo"}
 
 #: XML element of each edit-language tag type (actors are ``<Role>``).
 TAG_ELEMENTS = {
@@ -136,7 +140,7 @@ def server_info(library: Library, friendly_name: str) -> Node:
         "readOnlyLibraries": False,
         "transcoderActiveVideoSessions": 0,
         "updatedAt": max((s.updated_at for s in library.sections.values()), default=None),
-        "version": VERSION,
+        "version": library.version,
     }
     children = [
         Node("Directory", {"count": 1, "key": "library", "title": "library"}),
@@ -149,7 +153,7 @@ def server_info(library: Library, friendly_name: str) -> Node:
 def identity(library: Library) -> Node:
     return Node(
         "MediaContainer",
-        {"size": 0, "claimed": True, "machineIdentifier": library.machine_identifier, "version": VERSION},
+        {"size": 0, "claimed": True, "machineIdentifier": library.machine_identifier, "version": library.version},
     )
 
 
@@ -302,7 +306,7 @@ def metadata(library: Library, item: Item, detail: bool) -> Node:
     attrs: dict[str, Value] = {"ratingKey": str(rk), "key": f"/library/metadata/{rk}"}
     if item.type in (SHOW, SEASON):
         attrs["key"] = f"/library/metadata/{rk}/children"
-    attrs["guid"] = f"local://{rk}"
+    attrs["guid"] = item.guid_text
     attrs["type"] = TYPE_NAMES[item.type]
     attrs["title"] = item.title
     if detail:
@@ -356,7 +360,7 @@ def metadata(library: Library, item: Item, detail: bool) -> Node:
     children += _tags(item, detail)
     if detail:
         children += [Node("Field", {"locked": True, "name": name}) for name in sorted(item.locked)]
-    tag = "Video" if item.type in (MOVIE, EPISODE) else "Directory"
+    tag = MEDIA_ELEMENTS.get(item.type, "Directory")
     return Node(tag, attrs, children, json_key="Metadata")
 
 
@@ -411,32 +415,6 @@ def page_container(
     children = [metadata(library, library.items[rk], detail=False) for rk in rating_keys]
     if isinstance(meta_node, Node):
         children.insert(0, meta_node)
-    return Node("MediaContainer", attrs, children)
-
-
-def history(library: Library, entries: list[HistoryEntry], offset: int, total: int) -> Node:
-    """``/status/sessions/history/all``: one ``<Video>`` per view, with the attributes the
-    spec lists (historyKey, key, ratingKey, librarySectionID, title, type, thumb,
-    originallyAvailableAt, viewedAt, accountID, deviceID). An entry of an item that
-    was deleted keeps its row and loses its ``key``, as plexapi's ``source()`` expects."""
-    children = []
-    for entry in entries:
-        item = library.items.get(entry.rating_key)
-        attrs: dict[str, Value] = {
-            "historyKey": f"/status/sessions/history/{entry.id}",
-            "key": f"/library/metadata/{entry.rating_key}" if item else None,
-            "ratingKey": str(entry.rating_key),
-            "librarySectionID": str(entry.section_id),
-            "title": item.title if item else None,
-            "type": TYPE_NAMES[item.type] if item else "movie",
-            "thumb": thumb_url(item) if item else None,
-            "originallyAvailableAt": item.originally_available_at if item else None,
-            "viewedAt": entry.viewed_at,
-            "accountID": entry.account_id,
-            "deviceID": entry.device_id,
-        }
-        children.append(Node("Video", attrs, json_key="Metadata"))
-    attrs = {"size": len(children), "totalSize": total, "offset": offset}
     return Node("MediaContainer", attrs, children)
 
 

@@ -24,7 +24,8 @@ from urllib.parse import quote
 
 from emulators.http import EmulatorServer, Request, Response, Upgrade
 
-from . import artwork, edits, notifications, render
+from . import artwork, edits, history, notifications, render
+from .accounts import DEFAULT_VERSION, OWNER_ACCOUNT, ViewState
 from .model import SEASON, SECTION_TYPES, SHOW, TYPE_NAMES, Item, Library, PlexItem, Section, under_folder
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error"}
@@ -90,6 +91,8 @@ def _routes() -> list[Route]:
         Route(get | put, "/:/unscrobble", "_unscrobble"),
         Route(get | post, "/:/timeline", "_timeline"),
         Route(get, "/status/sessions/history/all", "_history"),
+        # plexapi's server.systemAccounts(); the spec leaves it out.
+        Route(get, "/accounts", "_accounts", documented=False),
     ]
 
 
@@ -128,6 +131,8 @@ class PlexEmulator(EmulatorServer):
         *,
         frozen_section_stamps: bool = False,
         clock: Callable[[], float] | None = None,
+        version: str = DEFAULT_VERSION,
+        owner_name: str = "owner",
     ) -> None:
         """``scan_delay``: seconds before a requested scan adds its files (Plex scans in the background).
 
@@ -135,12 +140,16 @@ class PlexEmulator(EmulatorServer):
         ``contentChangedAt`` never move, whatever is added or scanned; nobody has
         checked which of them a real Plex moves (../shared/plex-facts.md).
         ``clock``: where ``addedAt``/``updatedAt`` come from (Unix seconds; default: the system clock).
+        ``version``: what ``GET /`` reports; before 1.40 a mark as played writes history
+        (:mod:`emulators.plex.accounts`). ``owner_name``: the owner's account name (``/accounts``).
         """
         super().__init__(port=port)
         self.token = token
         self.friendly_name = friendly_name
         self.scan_delay = scan_delay
-        self.library = Library(clock=clock, freeze_section_stamps=frozen_section_stamps)
+        self.library = Library(
+            clock=clock, freeze_section_stamps=frozen_section_stamps, version=version, owner_name=owner_name
+        )
         #: Every scan asked for over HTTP (``/library/sections/{id}/refresh``), in order.
         self.scan_requests: list[ScanRequest] = []
         self._pending_scans: list[tuple[Section, str | None, bool]] = []
@@ -192,22 +201,48 @@ class PlexEmulator(EmulatorServer):
         return self.library.find_by_file(path)
 
     # -- playback, as a Plex client would cause it (direct Python) -------------
-    def play(self, rating_key: int, at: int | None = None) -> int:
-        """The token's account watched the item to the end; returns the history entry's id."""
-        entry = self.library.play(rating_key, at)
+    def play(self, rating_key: int, at: int | None = None, account_id: int = OWNER_ACCOUNT) -> int:
+        """The account (the token's by default) watched the item to the end; returns the history entry's id."""
+        entry = self.library.play(rating_key, at, account_id)
         with self.library.lock:
             duration = sum(m.duration for m in self.library.item(rating_key).media)
         self._notify_playing(rating_key, "stopped", duration)
         return entry
 
-    def partial_play(self, rating_key: int, offset_ms: int, at: int | None = None) -> None:
+    def partial_play(
+        self, rating_key: int, offset_ms: int, at: int | None = None, account_id: int = OWNER_ACCOUNT
+    ) -> None:
         """Playback stopped ``offset_ms`` in: a resume point, no history entry."""
-        self.library.partial_play(rating_key, offset_ms, at)
+        self.library.partial_play(rating_key, offset_ms, at, account_id)
         self._notify_playing(rating_key, "stopped", offset_ms)
+
+    def mark_played(self, rating_key: int, at: int | None = None, account_id: int = OWNER_ACCOUNT) -> list[int]:
+        """Mark as played, as ``/:/scrobble`` does (history entries only before PMS 1.40)."""
+        return self.library.mark_played(rating_key, at, account_id)
 
     def rate(self, rating_key: int, rating: float | None, at: int | None = None) -> None:
         """The account rated the item 0-10 (None: cleared), as a Plex client's ``/:/rate``."""
         self.library.rate(rating_key, rating, at)
+
+    def add_account(self, name: str) -> int:
+        """A managed user; its plays are its own (``account_id=`` above)."""
+        return self.library.add_account(name)
+
+    def view_state(self, rating_key: int, account_id: int = OWNER_ACCOUNT) -> ViewState:
+        return self.library.view_state(rating_key, account_id)
+
+    def delete_item(self, rating_key: int) -> None:
+        """The item leaves the library; the next item added may get its rating key."""
+        self.library.delete_item(rating_key)
+
+    def add_track(self, section_id: int, artist: str, album: str, index: int, files: list[str]) -> int:
+        return self.library.add_track(section_id, artist, album, index, files)
+
+    def add_photo(self, section_id: int, files: list[str]) -> int:
+        return self.library.add_photo(section_id, files)
+
+    def add_clip(self, parent_key: int, files: list[str]) -> int:
+        return self.library.add_clip(parent_key, files)
 
     # -- notifications (the websocket) ------------------------------------------
     def upgrade(self, request: Request) -> Upgrade | None:
@@ -646,17 +681,14 @@ class PlexEmulator(EmulatorServer):
         return self._done()
 
     def _scrobble(self, request: Request) -> Response:
-        """Mark as played: ``viewCount`` + 1 and no resume point, but (the spec) no
-        history entry: it sets the state, it does not record a viewing."""
-        item = self._library_item(request)
-        item.view_count += 1
-        item.view_offset = 0
-        item.last_viewed_at = self.library.now()
+        """Mark as played: ``viewCount`` + 1 and no resume point; the spec: no history
+        entry ("it sets the state, it does not record a viewing"), true since PMS 1.40
+        (:mod:`emulators.plex.accounts` has the versions that did write one)."""
+        self.library.mark_played(self._library_item(request).rating_key)
         return self._done()
 
     def _unscrobble(self, request: Request) -> Response:
-        item = self._library_item(request)
-        item.view_count, item.view_offset, item.last_viewed_at = 0, 0, None
+        self.library.mark_unplayed(self._library_item(request).rating_key)
         return self._done()
 
     #: Plex's default "video played threshold": watched this far, a view is recorded.
@@ -690,44 +722,40 @@ class PlexEmulator(EmulatorServer):
         (item,) = self._items(key)
         return item
 
-    #: Fields ``/status/sessions/history/all`` filters on (``viewedAt>=`` is what plexapi's ``mindate`` sends).
-    _HISTORY_FILTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "viewedAt": lambda entry: entry.viewed_at,
-        "accountID": lambda entry: entry.account_id,
-        "librarySectionID": lambda entry: entry.section_id,
-        "deviceID": lambda entry: entry.device_id,
-    }
+    def _accounts(self, request: Request) -> Response:
+        """``GET /accounts``: plexapi's ``SystemAccount`` list (id 0 is the server's own, unnamed)."""
+        accounts = [
+            render.Node(
+                "Account",
+                {
+                    "id": account_id,
+                    "key": f"/accounts/{account_id}",
+                    "name": name,
+                    "defaultAudioLanguage": "en",
+                    "autoSelectAudio": True,
+                    "defaultSubtitleLanguage": "en",
+                    "subtitleMode": 0,
+                    "thumb": "",
+                },
+            )
+            for account_id, name in sorted(self.library.accounts.items())
+        ]
+        return self._answer(
+            request, render.Node("MediaContainer", {"size": len(accounts), "identifier": render.IDENTIFIER}, accounts)
+        )
 
     def _history(self, request: Request) -> Response:
-        """The watch history, paged; ``metadataItemID`` also matches a show's or season's episodes."""
-        entries = list(self.library.history)
-        for test in self._comparisons(request, self._HISTORY_FILTERS):
-            entries = [e for e in entries if test(e)]
-        wanted = request.arg("metadataItemID")
-        if wanted:
-            if not wanted.isdigit():
-                raise HTTPError(400, "metadataItemID must be an id")
-            entries = [e for e in entries if self._descends(e.rating_key, int(wanted))]
-        entries.sort(key=lambda e: e.id, reverse=True)  # ties in viewedAt: newest row first
-        for spec in reversed((request.arg("sort") or "viewedAt:desc").split(",")):
-            field, _, direction = spec.strip().partition(":")
-            if field not in ("viewedAt", "accountID", "id") or direction not in ("", "asc", "desc"):
-                raise HTTPError(400, f"cannot sort history by {spec!r}")
-            get = (lambda e: e.id) if field == "id" else self._HISTORY_FILTERS[field]
-            entries.sort(key=get, reverse=direction == "desc")
+        """The watch history, paged (:mod:`emulators.plex.history`)."""
+        tests = self._comparisons(request, history.FILTERS)
+        try:
+            entries = history.select(self.library, tests, request.arg("metadataItemID"), request.arg("sort"))
+        except history.BadHistoryQuery as exc:
+            raise HTTPError(400, str(exc)) from None
         start, size = self._window(request)
         page = entries[start : start + size] if size is not None else entries[start:]
-        node = render.history(self.library, page, start, len(entries))
+        node = history.container(self.library, page, start, len(entries))
         headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Total-Size": str(len(entries))}
         return self._answer(request, node, headers)
-
-    def _descends(self, rating_key: int, ancestor: int) -> bool:
-        item = self.library.items.get(rating_key)
-        while item is not None:
-            if item.rating_key == ancestor:
-                return True
-            item = self.library.items.get(item.parent_key) if item.parent_key else None
-        return False
 
     def _section_refresh(self, request: Request, sectionId: str) -> Response:
         """A scan (``?path=`` limits it to a folder); ``force=1`` also re-runs the agent on every item."""

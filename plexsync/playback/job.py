@@ -29,9 +29,14 @@ def kinds(settings: SyncSettings) -> playback_run.Kinds:
     return playback_run.Kinds(settings.playback_plays, settings.playback_resume, settings.playback_ratings)
 
 
+def options(settings: SyncSettings) -> playback_run.Options:
+    return playback_run.Options(settings.playback_accounts, settings.playback_marks, settings.rating_policy)
+
+
 def _copy(settings: SyncSettings) -> None:
     plex = PlexState(worker.context.plex())
-    outcome = playback_run.run(StashWriter(worker.context.stash()), plex, settings.path_map, kinds(settings))
+    stash = StashWriter(worker.context.stash())
+    outcome = playback_run.run(stash, plex, settings.path_map, kinds(settings), options(settings))
     if outcome.skipped:
         log.info("copy from Plex: another copy is running in this worker")
     elif outcome.plays or outcome.resumes or outcome.ratings or outcome.unmapped:

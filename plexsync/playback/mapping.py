@@ -16,12 +16,25 @@ time watched, and which rating wins. No I/O here, so all of it is unit-tested.
 * **Units**: Plex ``viewOffset`` and ``duration`` are milliseconds, Stash's
   ``resume_time`` and ``play_duration`` seconds; Plex ``userRating`` is 0-10,
   Stash's ``rating100`` 0-100 (x10).
-* **Time watched** (added to Stash's ``play_duration``, which Stash adds up):
-  how far the resume point moved since the last copy, plus the rest of the
-  item for each view finished since then.
-* **Ratings**: when only one side changed since the last copy, that side's;
-  when both did, the newer change (Plex ``lastRatedAt`` against the scene's
-  ``updated_at``).
+* **Views and marks**: Plex's ``viewCount`` rises with each view and each
+  mark as played. A view writes a history entry; a mark writes none since PMS
+  1.40 (before, one per item, and one per episode of a marked show or season:
+  ../shared/plex-facts.md). So a rise the item's history entries do not explain
+  is marks; entries of one account at one second for several items are a
+  show's or season's mark (nobody watches two items to their ends in one
+  second). A single movie or episode marked on a server before 1.40 cannot be
+  told from a view: it counts as one.
+* **Time watched** (added to Stash's ``play_duration``, which Stash adds up)
+  is an estimate: Plex keeps no time watched, only where playback stopped and
+  how many views ended. It is how far the resume point moved since the last
+  copy, plus the rest of the item for each view that ended since; a mark adds
+  nothing. At first sight of an item only its resume point counts.
+* **Resume points**: Stash keeps no date for its own, so a resume point set in
+  Stash's player is dated by the newest play Stash's player added (``play_history``
+  without PlexSync's plays; Stash's player adds one as a session starts) and by
+  when PlexSync last saw the scene's resume point; Plex's replaces it only
+  when Plex's ``lastViewedAt`` is later than both.
+* **Ratings**: :mod:`plexsync.ratings` (the same rules serve both directions).
 """
 
 from __future__ import annotations
@@ -80,8 +93,10 @@ class Applied:
     view_offset: int | None
 
 
-def watched_ms(before: Applied, view_count: int, view_offset: int, duration_ms: int) -> int:
-    """Milliseconds watched since the last copy, as far as Plex's state tells.
+def watched_ms(before: Applied, views: int, marked: bool, view_offset: int, duration_ms: int) -> int:
+    """Milliseconds watched since the last copy, as far as Plex's state tells:
+    ``views`` ended (history entries) since, ``marked``: a mark as played
+    reset the resume point since.
 
     First sight of an item counts only its resume point: views from before
     PlexSync copied anything are in the history, not in the duration.
@@ -89,39 +104,34 @@ def watched_ms(before: Applied, view_count: int, view_offset: int, duration_ms: 
     if before.view_count is None:
         return view_offset
     offset_before = before.view_offset or 0
-    finished = view_count - before.view_count
-    if finished > 0:
-        return max(0, duration_ms - offset_before) + (finished - 1) * duration_ms + view_offset
+    if views > 0:
+        return max(0, duration_ms - offset_before) + (views - 1) * duration_ms + view_offset
+    if marked:
+        return view_offset  # watched since the mark, from its beginning
     if view_offset >= offset_before:
         return view_offset - offset_before
     return view_offset  # started again from the beginning
 
 
-@dataclass(frozen=True)
-class RatingChoice:
-    write: int | None  # the rating100 to write into Stash; None: leave Stash as it is
-    conflict: bool  # both sides changed: the newer won
-    plex_won: bool
+def mark_batches(entries: list[tuple[int, int, int, int]]) -> set[int]:
+    """History ids that are a show's or season's mark as played: (history id,
+    account, viewedAt, rating key) entries of one account at one second for
+    more than one item."""
+    items: dict[tuple[int, int], set[int]] = {}
+    for _, account, viewed_at, rating_key in entries:
+        items.setdefault((account, viewed_at), set()).add(rating_key)
+    return {number for number, account, viewed_at, _ in entries if len(items[(account, viewed_at)]) > 1}
 
 
-def choose_rating(
-    plex_rating: float,
-    plex_rated_at: int,
-    stash_rating: int | None,
-    stash_updated_at: float,
-    stash_rating_before: int | None,
-) -> RatingChoice:
-    """Plex's rating changed at ``plex_rated_at``; what goes into Stash.
+def plex_is_newer(plex_at: int | None, stash_at: float | None, stash_seen_at: float | None) -> bool:
+    """Whether Plex's resume point (set at ``plex_at``) is newer than one Stash's own
+    player set: Stash's is dated by its player's newest play (``stash_at``) and
+    by when PlexSync last saw the scene's resume point (``stash_seen_at``)."""
+    if plex_at is None:
+        return False
+    return plex_at > max(stash_at or 0.0, stash_seen_at or 0.0)
 
-    Stash changed it too when its rating differs from what the last copy left
-    (``stash_rating_before``); then the newer of the two changes wins.
-    """
-    wanted = rating100(plex_rating)
-    if stash_rating == wanted:
-        return RatingChoice(None, False, True)
-    stash_changed = stash_rating is not None and stash_rating != stash_rating_before
-    if not stash_changed:
-        return RatingChoice(wanted, False, True)
-    if plex_rated_at > stash_updated_at:
-        return RatingChoice(wanted, True, True)
-    return RatingChoice(None, True, False)
+
+def plex_value(rating100: int | None) -> float | None:
+    """Stash's rating100 on Plex's 0-10 scale (one decimal)."""
+    return None if rating100 is None else round(rating100 / 10, 1)

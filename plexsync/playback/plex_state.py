@@ -1,19 +1,24 @@
-"""Reading what the Plex account did: views from the watch history, and the
+"""Reading what Plex's accounts did: views from the watch history, and the
 items whose resume point or rating changed, without listing whole libraries.
 
-* Views: ``/status/sessions/history/all?sort=viewedAt:desc&viewedAt>=<since>``
-  (what plexapi's ``history(mindate=)`` sends), ``accountID=1``: the server
-  owner's account, whose token PlexSync holds (plexapi's section
-  ``history()`` uses the same). Read newest first, page by page: an entry added
-  while paging pushes the others one place down, so one may be read twice
-  (the claims drop the copy), none is skipped.
+* Views: ``/status/sessions/history/all?sort=viewedAt:desc&librarySectionID=<s>
+  &accountID=<a>&viewedAt>=<since>`` per library section PlexSync uses and per
+  account whose plays count (plexapi's ``LibrarySection.history`` sends the
+  same; ``accountID=1`` is the server owner, whose token PlexSync holds). The
+  history holds every kind of play, music (``<Track>``), photos and clips
+  beside movies and episodes, so the pager moves on by every entry of a page
+  and only movies and episodes are kept. Read newest first, page by page: an
+  entry added while paging pushes the others one place down, so one may be
+  read twice (the claims drop the copy), none is skipped.
 * Resume points and ratings: each section's listing filtered on
   ``lastViewedAt>>=`` / ``lastRatedAt>>=`` (Plex's "after" operator, strict:
   asked from one second before the watermark), which carries the view state,
   the rating and ``Part.file`` on every item. A new resume point is found
   because playback moves the item's ``lastViewedAt``: assumed from Plex's
   Continue Watching, which is ordered by it, and not measured on a real
-  server (the emulator does so on every timeline report).
+  server (the emulator does so on every timeline report). The view state is
+  the token's account's: the owner's.
+* Accounts: ``/accounts`` (plexapi ``systemAccounts()``), id and name each.
 
 Plex time stamps are Unix seconds on Plex's clock; watermarks keep them as
 they are.
@@ -33,16 +38,20 @@ from plexsync.plex.writer import ItemGone, PlexWriter
 PAGE_SIZE = 500
 #: The owner's account id on every Plex Media Server.
 OWNER_ACCOUNT = 1
+#: The history entry types whose plays count: the items PlexSync syncs.
+VIDEO_TYPES = ("movie", "episode")
 
 
 @dataclass(frozen=True)
 class View:
-    """One entry of the watch history: one complete view of an item."""
+    """One entry of the watch history: one complete view of an item (or, before
+    PMS 1.40, a mark as played)."""
 
     history_id: int
     rating_key: int
     section_id: int
     viewed_at: int
+    account_id: int = OWNER_ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,13 @@ class ItemState:
     last_viewed_at: int | None
     user_rating: float | None
     last_rated_at: int | None
+    guid: str = ""
+    added_at: int | None = None
+
+    @property
+    def identity(self) -> str:
+        """Which item this is: Plex gives a deleted item's rating key to new ones."""
+        return f"{self.guid}@{self.added_at}"
 
 
 def _int(value: str | None) -> int | None:
@@ -83,6 +99,8 @@ def item_state(video: Element, section_id: int | None = None) -> ItemState:
         last_viewed_at=_int(video.get("lastViewedAt")),
         user_rating=float(rating) if rating not in (None, "") else None,
         last_rated_at=_int(video.get("lastRatedAt")),
+        guid=video.get("guid", ""),
+        added_at=_int(video.get("addedAt")),
     )
 
 
@@ -105,20 +123,48 @@ class PlexState:
         """The sections PlexSync uses (the *Plex sections* setting), as the index knows them."""
         return self._plex.index.sections()
 
-    def views_since(self, since: int | None, section_ids: Iterable[int]) -> list[View]:
-        """History entries of the owner at or after ``since`` (all when None) in these sections, oldest first."""
-        wanted = set(section_ids)
-        params: dict[str, str | int] = {"sort": "viewedAt:desc", "accountID": OWNER_ACCOUNT}
+    def accounts(self) -> dict[int, str]:
+        """The server's accounts: id -> name (id 0, the server's own, has none)."""
+        root = self._plex.read("/accounts", action="read the server's accounts")
+        found = {}
+        for account in root.iter("Account"):
+            number = _int(account.get("id"))
+            if number is not None:
+                found[number] = account.get("name") or ""
+        return found
+
+    def read_views(self, section_id: int, account_id: int, since: int | None) -> tuple[list[View], int | None]:
+        """The account's history entries of movies and episodes in the section at or after
+        ``since`` (all when None), oldest first, and the newest ``viewedAt`` of any entry
+        read (music and clips too: the watermark may pass them, they are read)."""
+        params: dict[str, str | int] = {"sort": "viewedAt:desc", "librarySectionID": section_id}
+        params["accountID"] = account_id
         if since is not None:
             params["viewedAt>"] = since  # sent as viewedAt>=<since>
+        return self._history(params)
+
+    def item_views(self, rating_key: int, since: int | None) -> list[View]:
+        """The owner's history entries of one item after ``since`` (its view count rose)."""
+        params: dict[str, str | int] = {"sort": "viewedAt:desc", "metadataItemID": rating_key}
+        params["accountID"] = OWNER_ACCOUNT
+        if since is not None:
+            params["viewedAt>"] = since + 1
+        return [v for v in self._history(params)[0] if v.rating_key == rating_key]
+
+    def _history(self, params: dict[str, str | int]) -> tuple[list[View], int | None]:
         views: dict[int, View] = {}
+        newest = None
         for entry in self._pages("/status/sessions/history/all?" + urlencode(params, safe=">"), "read watch history"):
             number, rating_key, viewed_at = history_id(entry), _int(entry.get("ratingKey")), _int(entry.get("viewedAt"))
-            section_id = _int(entry.get("librarySectionID"))
-            if number is None or rating_key is None or viewed_at is None or section_id not in wanted:
+            if viewed_at is not None:
+                newest = viewed_at if newest is None else max(newest, viewed_at)
+            if number is None or rating_key is None or viewed_at is None or entry.get("type") not in VIDEO_TYPES:
                 continue
-            views[number] = View(number, rating_key, section_id, viewed_at)
-        return sorted(views.values(), key=lambda v: (v.viewed_at, v.history_id))
+            section_id = _int(entry.get("librarySectionID")) or 0
+            account_id = _int(entry.get("accountID"))
+            account = OWNER_ACCOUNT if account_id is None else account_id
+            views[number] = View(number, rating_key, section_id, viewed_at, account)
+        return sorted(views.values(), key=lambda v: (v.viewed_at, v.history_id)), newest
 
     def changed_items(self, section: SectionInfo, field: str, since: int | None) -> Iterator[ItemState]:
         """Items of the section whose ``field`` (lastViewedAt, lastRatedAt) is at or after ``since``."""
@@ -146,13 +192,15 @@ class PlexState:
         return found
 
     def _pages(self, path: str, action: str) -> Iterator[Element]:
+        """Every entry of a paged answer. A page moves the pager on by all its
+        entries, whatever their element (``<Video>``, ``<Track>``, ``<Photo>``...)."""
         start = 0
         while True:
             headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Size": str(PAGE_SIZE)}
             page = self._plex.read(path, headers, action)
-            videos = page.findall("Video")
-            yield from videos
-            start += len(videos)
+            entries = list(page)
+            yield from entries
+            start += len(entries)
             total = _int(page.get("totalSize"))
-            if not videos or (total is not None and start >= total) or (total is None and len(videos) < PAGE_SIZE):
+            if not entries or (total is not None and start >= total) or (total is None and len(entries) < PAGE_SIZE):
                 return

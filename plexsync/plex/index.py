@@ -151,6 +151,11 @@ class PlexIndex:
             self._ensure_built()
             return self._files.paths_named(plex_path)
 
+    def files_of(self, target: PlexTarget) -> tuple[str, ...]:
+        """The files the index last saw in the item."""
+        with self._lock:
+            return self._files.files_of(target) if target in self._files else ()
+
     def forget(self) -> None:
         """An item vanished: the next lookup lists everything again."""
         with self._lock:

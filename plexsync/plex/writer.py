@@ -14,6 +14,7 @@ API key, a session cookie) is refused before it is sent.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 from xml.etree.ElementTree import Element, ParseError
 
@@ -29,13 +30,23 @@ from plexsync.plex.index import PlexIndex, PlexTarget
 from plexsync.redact import holds_known_secret
 from plexsync.retrying import PLEX, RetryingSession
 
-__all__ = ["ItemGone", "PlexTarget", "PlexWriter"]
+__all__ = ["CurrentItem", "ItemGone", "PlexTarget", "PlexWriter"]
 
 T = TypeVar("T")
 
 
 class ItemGone(Transient):
     """The item was deleted or re-added under a new rating key since indexing."""
+
+
+@dataclass(frozen=True)
+class CurrentItem:
+    """An item as Plex shows it now: which item it is (guid and ``addedAt``: Plex gives
+    a deleted item's rating key to new items), its files, rating and fields with complete tag lists (a
+    detail request: listings truncate tag lists), as :func:`plexsync.sync.mapping.seen_in_plex` reads them."""
+
+    identity: str
+    fields: dict[str, object]
 
 
 def _call(action: str, fn: Callable[[], T]) -> T:
@@ -139,9 +150,20 @@ class PlexWriter:
         query = plex_utils.joinArgs({"path": folder})
         _call("folder scan", lambda: self._server.query(f"/library/sections/{section_id}/refresh{query}"))
 
-    def read_item(self, target: PlexTarget) -> dict[str, object]:
-        """The item's current fields and complete tag lists (a detail request:
-        listings truncate tag lists), as :func:`plexsync.sync.mapping.seen_in_plex` reads them."""
+    def confirm(self, target: PlexTarget) -> CurrentItem:
+        """The item as Plex shows it now, once it is sure to be the one the index
+        matched: it still holds one of the files the index saw in it. Plex gives
+        the rating key of a deleted item to the next new one, so the key alone may
+        now name an unrelated movie; then the index is listed again (ItemGone: the
+        job's retry matches the scene anew)."""
+        current = self._read(target)
+        indexed = set(self.index.files_of(target))
+        if indexed and not indexed & set(current.fields["files"]):  # type: ignore[arg-type]
+            self.forget_index()
+            raise ItemGone(f"Plex item {target.rating_key} now holds another file: its rating key went to a new item")
+        return current
+
+    def _read(self, target: PlexTarget) -> CurrentItem:
         container = _call("read item", lambda: self._server.query(f"/library/metadata/{target.rating_key}"))
         element = next(iter(container), None)
         if element is None:
@@ -150,11 +172,13 @@ class PlexWriter:
         found: dict[str, object] = {name: element.get(name) for name in _ATTRIBUTES}
         found["year"] = element.get("year")
         found["userRating"] = element.get("userRating")
+        found["lastRatedAt"] = element.get("lastRatedAt")
+        found["files"] = [part.get("file") for part in element.iter("Part") if part.get("file")]
         for child in element:
             kind = _TAG_ELEMENTS.get(child.tag)
             if kind:
                 found.setdefault(kind, []).append(child.get("tag") or "")  # type: ignore[union-attr]
-        return found
+        return CurrentItem(f"{element.get('guid', '')}@{element.get('addedAt')}", found)
 
     def edit(self, target: PlexTarget, params: dict[str, str]) -> None:
         """Apply ``params`` to the item in one PUT (as plexapi's own ``edit``)."""
@@ -167,9 +191,10 @@ class PlexWriter:
             self.forget_index()
             raise
 
-    def rate(self, target: PlexTarget, rating: float) -> None:
-        """Set the item's user rating, 0-10 (plexapi's ``rate()``: ``PUT /:/rate``)."""
-        query = plex_utils.joinArgs({"key": target.rating_key, "identifier": LIBRARY_IDENTIFIER, "rating": rating})
+    def rate(self, target: PlexTarget, rating: float | None) -> None:
+        """Set the item's user rating, 0-10, or clear it (None: plexapi's ``rate()`` sends -1): ``PUT /:/rate``."""
+        value = -1 if rating is None else rating
+        query = plex_utils.joinArgs({"key": target.rating_key, "identifier": LIBRARY_IDENTIFIER, "rating": value})
         try:
             _call("rating", lambda: self._server.query(f"/:/rate{query}", method=self._server._session.put))
         except ItemGone:

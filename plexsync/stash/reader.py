@@ -36,6 +36,7 @@ fragment PlexSyncSceneFields on Scene {
   director
   date
   rating100
+  updated_at
   files { path basename size }
   paths { screenshot }
   studio { id name parent_studio { name } }

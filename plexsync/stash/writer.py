@@ -84,8 +84,8 @@ class StashWriter:
         answer = self._reader._query(ADD_PLAY, {"id": scene_id, "times": [stash_time(viewed_at)]})
         return answer["sceneAddPlay"]["history"]
 
-    def save_activity(self, scene_id: str, resume_time: float, added_duration: float) -> None:
-        """Set the resume point (seconds) and add ``added_duration`` seconds to the play duration."""
+    def save_activity(self, scene_id: str, resume_time: float | None, added_duration: float) -> None:
+        """Set the resume point (seconds; None: leave it) and add ``added_duration`` seconds to the play duration."""
         self._reader._query(SAVE_ACTIVITY, {"id": scene_id, "resume": resume_time, "duration": added_duration})
 
     def set_rating(self, scene_id: str, rating100: int | None) -> None:

@@ -192,6 +192,7 @@ def _models() -> list[type[peewee.Model]]:
         playback.PlaybackRun,
         playback.PlaybackView,
         playback.PlaybackItem,
+        playback.PlaybackHistory,
         relations.SceneRelation,
         reconcile.ReconcileState,
         freshness.SceneSync,

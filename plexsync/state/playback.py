@@ -6,14 +6,20 @@ play is added exactly once whatever crashes, retries or consumers run it.
   read, so the clocks of Plex and the worker never need to agree), when the
   next periodic copy is due (claimed by one consumer at a time), and what the
   last run applied.
-* :class:`PlaybackView`, one row per Plex history entry: **claimed** before
-  the play is written to Stash, **done** after. A claim whose owner died
-  (SIGKILL, a power cut) is taken over, and the new owner first looks in the
-  scene's play history whether the play landed before the crash.
-* :class:`PlaybackItem`, one row per Plex item: its Stash scene (or none:
-  reported, not retried), the view state and rating last applied, and a
-  pending resume write with the scene's activity before it (``play_duration``
-  is added, not set, so a resume write must land once too).
+* :class:`PlaybackHistory`, one row per server, library section and account:
+  how far that account's history in that section was read (a section or an
+  account chosen later is read from its beginning).
+* :class:`PlaybackView`, one row per Plex history entry (and per mark as
+  played counted as a play): **claimed** before the play is written to Stash,
+  **done** after. A claim whose owner died (SIGKILL, a power cut) is taken
+  over, and the new owner first looks in the scene's play history whether the
+  play landed before the crash.
+* :class:`PlaybackItem`, one row per Plex item: which item it is (its guid and
+  ``addedAt``: Plex gives a deleted item's rating key to new items), its Stash
+  scene (or none: reported, not retried), the view state applied, the ratings
+  and resume point last seen on each side, and a pending resume write with the
+  scene's activity before it (``play_duration`` is added, not set, so a resume
+  write must land once too).
 
 Everything is one transaction each, with conditional updates where two
 consumers may race, so it works on SQLite and PostgreSQL alike.
@@ -30,6 +36,12 @@ from plexsync.queue.reliable import OWNER, owner_is_gone
 from plexsync.state.db import BaseModel, locked, transactional
 
 CLAIMED, DONE, UNMAPPED = "claimed", "done", "unmapped"
+#: A history entry that is no play: a mark not counted, or a view of an earlier item under the key.
+SKIPPED = "skipped"
+#: What a :class:`PlaybackView` row counts: a history entry, or a mark as played seen in the view state.
+VIEW, MARK = "view", "mark"
+#: Stored for "seen, and there was none" (a rating or resume point), apart from "never seen" (NULL).
+NONE_SEEN = -1
 
 
 class PlaybackRun(BaseModel):
@@ -45,6 +57,15 @@ class PlaybackRun(BaseModel):
     ratings = peewee.IntegerField(default=0)
     unmapped = peewee.IntegerField(default=0)
     error = peewee.TextField(null=True)  # why the last run failed; None after a success
+    # when a run first went through the view state of every viewed item: items seen
+    # after it were unplayed before (their view count rose since), those seen in it not
+    views_baseline_at = peewee.DoubleField(null=True)
+
+
+class PlaybackHistory(BaseModel):
+    key = peewee.CharField(primary_key=True)  # "<server>:<section id>:<account id>"
+    server = peewee.CharField(index=True)
+    since = peewee.IntegerField(null=True)  # Plex viewedAt of the newest entry read: re-read from here
 
 
 class PlaybackView(BaseModel):
@@ -56,12 +77,15 @@ class PlaybackView(BaseModel):
     state = peewee.CharField()
     owner = peewee.CharField(null=True)
     claimed_at = peewee.DoubleField()
+    account_id = peewee.IntegerField(null=True)  # whose play (None: the owner's, from older PlexSync)
+    kind = peewee.CharField(null=True)  # VIEW or MARK (None: VIEW, from older PlexSync)
 
 
 class PlaybackItem(BaseModel):
     key = peewee.CharField(primary_key=True)  # "<server>:<ratingKey>"
     server = peewee.CharField(index=True)
     rating_key = peewee.IntegerField()
+    item = peewee.TextField(null=True)  # "<guid>@<addedAt>": another value is a new item under this key
     scene_id = peewee.CharField(null=True)  # None: maps to no Stash scene
     plex_path = peewee.TextField(null=True)
     title = peewee.TextField(null=True)
@@ -70,8 +94,12 @@ class PlaybackItem(BaseModel):
     view_offset = peewee.IntegerField(null=True)
     viewed_at = peewee.IntegerField(null=True)
     rated_at = peewee.IntegerField(null=True)  # Plex lastRatedAt last applied (or decided against)
-    stash_rating = peewee.IntegerField(null=True)  # the scene's rating100 as we last left it
+    stash_rating = peewee.IntegerField(null=True)  # older PlexSync's baseline; stash_seen replaces it
     conflict_at = peewee.IntegerField(null=True)  # the Plex lastRatedAt whose conflict was logged
+    plex_seen = peewee.DoubleField(null=True)  # Plex's rating (0-10) last seen; NONE_SEEN: none
+    stash_seen = peewee.IntegerField(null=True)  # the scene's rating100 last seen or left; NONE_SEEN: none
+    stash_resume = peewee.DoubleField(null=True)  # the scene's resume_time last seen or left
+    stash_resume_at = peewee.DoubleField(null=True)  # worker time it was seen
     # a resume write in flight: the target and the scene's activity just before it
     pending_owner = peewee.CharField(null=True)
     pending_at = peewee.DoubleField(null=True)
@@ -146,15 +174,57 @@ def _later(old: int | None, new: int | None) -> int | None:
     return old if new is None else max(old, new)
 
 
+# -- how far each history was read -------------------------------------------------------
+def history_key(server: str, section_id: int, account_id: int) -> str:
+    return f"{server}:{section_id}:{account_id}"
+
+
+def history_since(server: str, section_id: int, account_id: int) -> int | None:
+    row = PlaybackHistory.get_or_none(PlaybackHistory.key == history_key(server, section_id, account_id))
+    return None if row is None else row.since
+
+
+@transactional
+def history_read(server: str, marks: dict[tuple[int, int], int | None]) -> None:
+    """A run read these histories ((section, account) -> newest viewedAt) through: only forward."""
+    for (section_id, account_id), since in marks.items():
+        if since is None:
+            continue
+        key = history_key(server, section_id, account_id)
+        PlaybackHistory.insert(key=key, server=server, since=since).on_conflict_ignore().execute()
+        PlaybackHistory.update(since=since).where(
+            (PlaybackHistory.key == key) & (PlaybackHistory.since.is_null() | (PlaybackHistory.since < since))
+        ).execute()
+
+
+def views_baselined(server: str) -> None:
+    PlaybackRun.update(views_baseline_at=time.time()).where(
+        (PlaybackRun.server == server) & PlaybackRun.views_baseline_at.is_null()
+    ).execute()
+
+
 # -- plays --------------------------------------------------------------------------------
 def view_key(server: str, history_id: int) -> str:
     return f"{server}:{history_id}"
 
 
-def claim_view(server: str, history_id: int, rating_key: int, viewed_at: int) -> str | None:
-    """Claim one history entry: ``"new"``, ``"recover"`` (a dead owner's claim,
-    taken over: its play may have landed) or None (done, or a live owner has it)."""
-    key = view_key(server, history_id)
+def mark_key(server: str, scene_id: str, marked_at: int, number: int) -> str:
+    """A mark as played, counted once per scene and time whichever item (of one
+    guid, in two libraries) showed it."""
+    return f"{server}:mark:{scene_id}:{marked_at}:{number}"
+
+
+def claim_view(
+    server: str,
+    history_id: int | str,
+    rating_key: int,
+    viewed_at: int,
+    account_id: int | None = None,
+    kind: str = VIEW,
+) -> str | None:
+    """Claim one history entry (or a mark's key): ``"new"``, ``"recover"`` (a dead owner's
+    claim, taken over: its play may have landed) or None (done, or a live owner has it)."""
+    key = history_id if isinstance(history_id, str) else view_key(server, history_id)
     now = time.time()
     (
         PlaybackView.insert(
@@ -165,6 +235,8 @@ def claim_view(server: str, history_id: int, rating_key: int, viewed_at: int) ->
             state=CLAIMED,
             owner=OWNER,
             claimed_at=now,
+            account_id=account_id,
+            kind=kind,
         )
         .on_conflict_ignore()
         .execute()
@@ -186,10 +258,9 @@ def claim_view(server: str, history_id: int, rating_key: int, viewed_at: int) ->
     return "recover" if taken else None
 
 
-def settle_view(server: str, history_id: int, state: str, scene_id: str | None) -> None:
-    PlaybackView.update(state=state, scene_id=scene_id, owner=None).where(
-        PlaybackView.key == view_key(server, history_id)
-    ).execute()
+def settle_view(server: str, history_id: int | str, state: str, scene_id: str | None) -> None:
+    key = history_id if isinstance(history_id, str) else view_key(server, history_id)
+    PlaybackView.update(state=state, scene_id=scene_id, owner=None).where(PlaybackView.key == key).execute()
 
 
 def release_view(server: str, history_id: int) -> None:
@@ -199,18 +270,31 @@ def release_view(server: str, history_id: int) -> None:
     ).execute()
 
 
-def plays_done_at(server: str, scene_id: str, viewed_at: int) -> int:
-    """How many plays at this second of this scene were added by us (the recovery check's baseline)."""
-    return (
-        PlaybackView.select()
-        .where(
-            (PlaybackView.server == server)
-            & (PlaybackView.scene_id == scene_id)
-            & (PlaybackView.viewed_at == viewed_at)
-            & (PlaybackView.state == DONE)
-        )
-        .count()
+def plays_done_at(server: str, scene_id: str, viewed_at: int, kind: str | None = None) -> int:
+    """How many plays at this second of this scene were added by us (the recovery check's
+    baseline); ``kind``: only those counted from history entries (VIEW) or marks (MARK)."""
+    query = PlaybackView.select().where(
+        (PlaybackView.server == server)
+        & (PlaybackView.scene_id == scene_id)
+        & (PlaybackView.viewed_at == viewed_at)
+        & (PlaybackView.state == DONE)
     )
+    if kind == VIEW:
+        query = query.where(PlaybackView.kind.is_null() | (PlaybackView.kind == VIEW))
+    elif kind == MARK:
+        query = query.where(PlaybackView.kind == MARK)
+    return query.count()
+
+
+def plays_since(server: str, scene_id: str, since: int) -> list[int]:
+    """The times of the plays PlexSync added to the scene at or after ``since``."""
+    rows = PlaybackView.select(PlaybackView.viewed_at).where(
+        (PlaybackView.server == server)
+        & (PlaybackView.scene_id == scene_id)
+        & (PlaybackView.viewed_at >= since)
+        & (PlaybackView.state == DONE)
+    )
+    return [row.viewed_at for row in rows]
 
 
 def in_flight_since(server: str) -> int | None:
@@ -231,12 +315,40 @@ def item(server: str, rating_key: int) -> PlaybackItem | None:
     return PlaybackItem.get_or_none(PlaybackItem.key == item_key(server, rating_key))
 
 
+def item_as(server: str, rating_key: int, identity: str) -> PlaybackItem | None:
+    """The item's row, when it is about this item: a row about an earlier item
+    that had this rating key (another guid or ``addedAt``) is deleted, so that
+    the new item starts afresh. A row from an older PlexSync learns the identity."""
+    row = item(server, rating_key)
+    if row is None:
+        return None
+    if row.item is None:
+        PlaybackItem.update(item=identity).where((PlaybackItem.key == row.key) & PlaybackItem.item.is_null()).execute()
+        row.item = identity
+    elif row.item != identity:
+        PlaybackItem.delete().where((PlaybackItem.key == row.key) & (PlaybackItem.item == row.item)).execute()
+        return None
+    return row
+
+
 def remember_item(
-    server: str, rating_key: int, scene_id: str | None, plex_path: str | None, title: str | None
+    server: str,
+    rating_key: int,
+    scene_id: str | None,
+    plex_path: str | None,
+    title: str | None,
+    identity: str | None = None,
 ) -> PlaybackItem:
     key = item_key(server, rating_key)
     PlaybackItem.insert(
-        key=key, server=server, rating_key=rating_key, scene_id=scene_id, plex_path=plex_path, title=title, seen_at=0.0
+        key=key,
+        server=server,
+        rating_key=rating_key,
+        item=identity,
+        scene_id=scene_id,
+        plex_path=plex_path,
+        title=title,
+        seen_at=0.0,
     ).on_conflict_ignore().execute()
     PlaybackItem.update(scene_id=scene_id, plex_path=plex_path, title=title, seen_at=time.time()).where(
         PlaybackItem.key == key
@@ -266,7 +378,9 @@ def claim_conflict_note(server: str, rating_key: int, rated_at: int) -> bool:
     )
 
 
-def claim_resume(based_on: PlaybackItem, target: float, added: float, before_duration: float, applies: str) -> bool:
+def claim_resume(
+    based_on: PlaybackItem, target: float | None, added: float, before_duration: float, applies: str
+) -> bool:
     """Record a resume write about to be sent; False when another live consumer has
     one in flight, or applied one since ``based_on`` was read (``added`` would then
     count the same time twice)."""

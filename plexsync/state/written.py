@@ -9,6 +9,11 @@ afterwards (:attr:`~plexsync.sync.mapping.FieldGroup.seen`), which "keep
 manual Plex edits" compares with Plex's current value. A row is written only
 after Plex accepted the write. In the shared database with
 ``PLEXSYNC_DATABASE_URL``, so one worker does not redo another's writes.
+
+Each row also names the item it was written into (``item``: its guid and
+``addedAt``), because Plex gives the rating key of a deleted item to the next
+new one (rating keys are SQLite rowids; Tautulli issues #2767, #2768): rows
+about another item than the one now under the key say nothing about it.
 """
 
 from __future__ import annotations
@@ -31,12 +36,14 @@ class WrittenGroup(BaseModel):
     sent = peewee.CharField()
     seen = peewee.CharField()
     written_at = peewee.DoubleField()
+    item = peewee.TextField(null=True)  # "<guid>@<addedAt>" of the item written into (None: older PlexSync)
 
 
 @dataclass(frozen=True)
 class Written:
     sent: str
     seen: str
+    item: str | None = None
 
 
 def image_digest(image: bytes) -> str:
@@ -44,7 +51,7 @@ def image_digest(image: bytes) -> str:
 
 
 _groups_of = Prepared(
-    lambda: WrittenGroup.select(WrittenGroup.group, WrittenGroup.sent, WrittenGroup.seen).where(
+    lambda: WrittenGroup.select(WrittenGroup.group, WrittenGroup.sent, WrittenGroup.seen, WrittenGroup.item).where(
         WrittenGroup.rating_key == 0
     )
 )
@@ -52,11 +59,16 @@ _groups_of = Prepared(
 
 def of(rating_key: int) -> dict[str, Written]:
     """Every group last written into this item: group -> digests."""
-    return {group: Written(sent, seen) for group, sent, seen in _groups_of(rating_key)}
+    return {group: Written(sent, seen, item) for group, sent, seen, item in _groups_of(rating_key)}
 
 
-def remember(rating_key: int, groups: Mapping[str, Written]) -> None:
-    """Record groups Plex accepted (an upsert SQLite and PostgreSQL both run)."""
+def written_into(before: Mapping[str, Written]) -> str | None:
+    """The item these rows were written into (None: not known, rows of an older PlexSync)."""
+    return next((row.item for row in before.values() if row.item), None)
+
+
+def remember(rating_key: int, groups: Mapping[str, Written], item: str | None = None) -> None:
+    """Record groups Plex accepted (an upsert SQLite and PostgreSQL both run), written into ``item``."""
     if not groups:
         return
     now = time.time()
@@ -68,23 +80,28 @@ def remember(rating_key: int, groups: Mapping[str, Written]) -> None:
             "sent": digests.sent,
             "seen": digests.seen,
             "written_at": now,
+            "item": item or digests.item,
         }
         for group, digests in groups.items()
     ]
-    WrittenGroup.insert_many(rows).on_conflict(
-        **upsert_target(WrittenGroup.key),
-        preserve=[WrittenGroup.sent, WrittenGroup.seen, WrittenGroup.written_at],
-    ).execute()
+    preserve = [WrittenGroup.sent, WrittenGroup.seen, WrittenGroup.written_at]
+    if any(row["item"] for row in rows):
+        preserve.append(WrittenGroup.item)
+    WrittenGroup.insert_many(rows).on_conflict(**upsert_target(WrittenGroup.key), preserve=preserve).execute()
 
 
-def note_rating(rating_key: int, rating: float | None) -> None:
+def rating_digest(rating: float | None) -> str:
+    """The digest of Plex's user rating (0-10; None: none), as the ``rating`` group records it."""
+    return canonical_digest(None if rating is None else round(float(rating), 1))
+
+
+def note_rating(rating_key: int, rating: float | None, item: str | None = None) -> None:
     """Plex's item already holds this user rating (0-10; None: none), e.g. because
     it was just copied from Plex into Stash: the scene sync that follows sends
     no rating back. The digests are those of :func:`plexsync.sync.mapping.desired_state`'s
     rating group, which depend on the value alone."""
-    value = None if rating is None else round(float(rating), 1)
-    digest = canonical_digest(value)
-    remember(rating_key, {"rating": Written(digest, digest)})
+    digest = rating_digest(rating)
+    remember(rating_key, {"rating": Written(digest, digest)}, item)
 
 
 def forget(rating_key: int, groups: tuple[str, ...] = ()) -> None:

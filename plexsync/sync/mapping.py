@@ -90,6 +90,8 @@ class FieldPolicy:
     poster_shape: str = "cover"
     #: Not the mapping's: :mod:`plexsync.sync.scene` leaves groups edited in Plex alone.
     keep_plex_edits: bool = False
+    #: Not the mapping's either: which rating stays when both sides changed ("Rating conflicts").
+    rating_policy: str = "newer"
 
     def writes(self, name: str) -> bool:
         return name not in self.skip
@@ -112,6 +114,7 @@ def field_policy(settings: Any) -> FieldPolicy:
         performer_photos=settings.performer_photos,
         poster_shape=settings.poster_shape,
         keep_plex_edits=settings.keep_plex_edits,
+        rating_policy=settings.rating_policy,
     )
 
 
@@ -453,7 +456,7 @@ def seen_in_plex(group: str, item: Mapping[str, Any]) -> Any:
     """What Plex's item shows for ``group``, in the form of :attr:`FieldGroup.seen`.
 
     ``item``: attribute name -> value, tag type -> list of names, as
-    :meth:`plexsync.plex.writer.PlexWriter.read_item` returns it.
+    :meth:`plexsync.plex.writer.PlexWriter.confirm` returns it (``fields``).
     """
     if group in _SEEN_TEXT:
         return item.get(_SEEN_TEXT[group]) or ""

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from plexsync.errors import NotScannedYet, OutsidePlex, Permanent, SyncError
 from plexsync.matching.matcher import FALLBACK, OUTSIDE, WAITING, SceneMatch
 from plexsync.matching.paths import PathMap, nearest_by_folders, path_key, suggest_rule
-from plexsync.plex.writer import PlexTarget, PlexWriter
+from plexsync.plex.writer import CurrentItem, PlexTarget, PlexWriter
+from plexsync.ratings import Side, rating_winner
 from plexsync.stash.reader import StashReader
+from plexsync.stash.writer import unix_time
 from plexsync.state import matches, placement, relations, scans, written
 from plexsync.state.written import Written
 from plexsync.sync import portrait
@@ -156,11 +158,11 @@ def apply_scene(
     if cover:
         images = {name: _image_digest(name, cover, desired) for name in IMAGE_GROUPS if getattr(desired, name)}
     result = SyncResult(desired, targets, matched_by=found.outcome)
+    stash_at = unix_time(scene["updated_at"]) if scene.get("updated_at") else None
     for target in targets:
         before = befores[target.rating_key]
-        keep = policy.keep_plex_edits
         wanted = by_type[target.item_type]
-        _write(plex, target, wanted, cover, images, before, result, force=force, keep_plex_edits=keep)
+        _write(plex, target, wanted, cover, images, before, result, force=force, policy=policy, stash_at=stash_at)
         if cover:
             written.remember(target.rating_key, {COVER_SOURCE: Written(source, source)})
     relations.remember(scene_id, scene)
@@ -240,33 +242,97 @@ def _write(
     result: SyncResult,
     *,
     force: bool,
-    keep_plex_edits: bool,
+    policy: FieldPolicy,
+    stash_at: float | None,
 ) -> None:
     """Send one item what changed since it was last written (``before``: what
-    that was; empty when forced), remembering each part only once Plex accepted it."""
+    that was; empty when forced), remembering each part only once Plex accepted it.
+
+    Before anything is sent the item is read once (:meth:`PlexWriter.confirm`):
+    the rating key must still name the item the index matched (Plex gives a
+    deleted item's key to the next new one), and what was written before counts
+    only when it was written into this same item."""
     key = target.rating_key
-    groups = [g for g in desired.groups.values() if force or _changed(before.get(g.name), g.digest)]
-    changed_images = [name for name, digest in images.items() if force or _changed(before.get(name), digest)]
-    if keep_plex_edits and not force:
-        groups = _without_plex_edits(plex, target, groups, before, result)
+    groups, changed_images = _to_write(desired, images, before, force, policy)
+    if not groups and not changed_images:
+        result.written.setdefault(key, [])
+        return
+    current = plex.confirm(target)
+    if before and written.written_into(before) not in (None, current.identity):
+        written.forget(key)  # another item had this key: this one gets everything
+        before = {}
+        groups, changed_images = _to_write(desired, images, before, force, policy)
+    if policy.keep_plex_edits and not force:
+        groups = _without_plex_edits(target, groups, before, result, current.fields)
+    rating = next((g for g in groups if g.name == "rating"), None)
+    if rating is not None and not force and not _rating_goes_to_plex(key, rating, before, current, policy, stash_at):
+        groups.remove(rating)
+        result.kept.setdefault(key, []).append("rating")
+        rating = None
     done = result.written.setdefault(key, [])
     edits = [g for g in groups if g.params]
     lock_poster = desired.lock and "poster" in changed_images
     lock_art = desired.lock and "background" in changed_images
     if edits or lock_poster or lock_art:
         plex.edit(target, edit_params(edits, lock_poster=lock_poster, lock_art=lock_art))
-        written.remember(key, {g.name: Written(g.digest, g.seen_digest) for g in edits})
+        written.remember(key, {g.name: Written(g.digest, g.seen_digest) for g in edits}, current.identity)
         done += [g.name for g in edits]
-    rating = next((g for g in groups if g.name == "rating"), None)
     if rating is not None:
         plex.rate(target, rating.value)
-        written.remember(key, {"rating": Written(rating.digest, rating.seen_digest)})
+        written.remember(key, {"rating": Written(rating.digest, rating.seen_digest)}, current.identity)
         done.append("rating")
     for name in changed_images:
         assert cover is not None
         getattr(plex, IMAGE_GROUPS[name])(target, _image(name, cover, desired))
-        written.remember(key, {name: Written(images[name], images[name])})
+        written.remember(key, {name: Written(images[name], images[name])}, current.identity)
         done.append(name)
+
+
+def _to_write(
+    desired: DesiredState, images: dict[str, str], before: dict[str, Written], force: bool, policy: FieldPolicy
+) -> tuple[list[FieldGroup], list[str]]:
+    """The groups and images whose digest changed since ``before`` (all when forced);
+    a rating cleared in Stash is a change once PlexSync had written one."""
+    groups = [g for g in desired.groups.values() if force or _changed(before.get(g.name), g.digest)]
+    cleared = FieldGroup("rating", {}, None, None)
+    had_one = "rating" in before and _changed(before["rating"], cleared.digest)
+    if "rating" not in desired.groups and policy.writes("rating") and had_one:
+        groups.append(cleared)
+    changed_images = [name for name, digest in images.items() if force or _changed(before.get(name), digest)]
+    return groups, changed_images
+
+
+def _rating_goes_to_plex(
+    key: int,
+    rating: FieldGroup,
+    before: dict[str, Written],
+    current: CurrentItem,
+    policy: FieldPolicy,
+    stash_at: float | None,
+) -> bool:
+    """Stash's rating changed since it was last written: whether it goes to Plex, by
+    the *Rating conflicts* policy (:func:`plexsync.playback.mapping.rating_winner`).
+    Plex's changed too when it shows another rating than the one last written
+    (or, never written, when it has one). When Plex's wins, nothing is recorded:
+    the copy from Plex then brings it into Stash. When nothing is to be done
+    (the same rating, or "fill" with both set) that is recorded, so later syncs
+    do not read Plex again for it."""
+    if policy.rating_policy == "stash":
+        return True
+    raw = current.fields.get("userRating")
+    in_plex = None if raw in (None, "") else round(float(raw), 1)  # type: ignore[arg-type]
+    last = before.get("rating")
+    plex_changed = written.rating_digest(in_plex) != last.seen if last else in_plex is not None
+    rated_at = current.fields.get("lastRatedAt")
+    plex_at = float(rated_at) if isinstance(rated_at, str) and rated_at.isdigit() else None  # type: ignore[arg-type]
+    winner = rating_winner(
+        policy.rating_policy, Side(in_plex, plex_changed, plex_at), Side(rating.value, True, stash_at)
+    )
+    if winner == "stash":
+        return True
+    if winner is None:
+        written.remember(key, {"rating": Written(rating.digest, written.rating_digest(in_plex))}, current.identity)
+    return False
 
 
 def _changed(before: Written | None, digest: str) -> bool:
@@ -274,15 +340,18 @@ def _changed(before: Written | None, digest: str) -> bool:
 
 
 def _without_plex_edits(
-    plex: PlexWriter, target: PlexTarget, groups: list[FieldGroup], before: dict[str, Written], result: SyncResult
+    target: PlexTarget,
+    groups: list[FieldGroup],
+    before: dict[str, Written],
+    result: SyncResult,
+    item: dict[str, object],
 ) -> list[FieldGroup]:
     """``groups`` minus those someone changed in Plex since we wrote them: Plex
-    shows something else than what we left there. One read, and only when a
-    group written before is about to be written again."""
+    shows something else than what we left there (``item``: Plex's item, read
+    once before writing)."""
     again = [g for g in groups if g.name in before]
     if not again:
         return groups
-    item = plex.read_item(target)
     edited = {g.name for g in again if canonical_digest(seen_in_plex(g.name, item)) != before[g.name].seen}
     if edited:
         result.kept[target.rating_key] = sorted(edited)

@@ -15,7 +15,8 @@ What real Plex does, from plexapi 4.18 and the community spec
   ``librarySectionID``, ``viewedAt``, ``accountID``, ``deviceID``; a section's
   ``history()`` adds ``librarySectionID`` and ``accountID=1`` (the owner);
 - ``/:/scrobble`` (mark as played) "does not create any view history of this
-  item but rather just sets the state as played" (the spec);
+  item but rather just sets the state as played" (the spec), true since PMS
+  1.40 (tests/emulators/test_plex_way_back.py has the versions before);
 - ``/:/timeline`` is a player's progress report (``time`` in ms, ``state``).
 - Section listings filter on a field with Plex's operators: plexapi's
   ``filters={'lastViewedAt>>': ...}`` becomes ``lastViewedAt>>=<epoch>``
@@ -117,16 +118,19 @@ def test_listings_filter_on_view_state_and_ratings(plex: PlexEmulator) -> None:
 def test_the_playground_play_command_reports_as_a_client(plex: PlexEmulator, server: PlexServer, capsys) -> None:
     from emulators import play
 
-    _, (watched, stopped, rated) = _movies(plex, 3)
+    _, (watched, stopped, rated, marked) = _movies(plex, 4)
     common = ["--plex-url", plex.url, "--token", TOKEN]
     assert play.main([str(watched), "--watched", *common]) == 0
     assert play.main([str(stopped), "--stop-at", "90.5", *common]) == 0
     assert play.main([str(rated), "--rate", "7", *common]) == 0
+    assert play.main([str(marked), "--mark", *common]) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"Plex item {watched} watched to the end",
         f"Plex item {stopped} stopped at 90.5 s",
         f"Plex item {rated} rated 7",
+        f"Plex item {marked} marked as played",
     ]
+    assert plex.item(marked).view_count == 1
     assert [int(e.ratingKey) for e in server.history()] == [watched]
     assert (plex.item(stopped).view_offset, plex.item(rated).user_rating) == (90_500, 7.0)
     assert play.main(["999", "--watched", *common]) == 1

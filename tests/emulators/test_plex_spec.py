@@ -45,6 +45,7 @@ def test_the_undocumented_routes_really_are_undocumented() -> None:
         "/library/sections",
         "/library/sections/{sectionId}/recentlyAdded",
         "/library/recentlyAdded",
+        "/accounts",
     ]
     assert [route for route in PlexEmulator.UNDOCUMENTED_ROUTES if route in paths] == []
 

@@ -270,9 +270,11 @@ def flush_redis_db(url: str) -> None:
     redis.Redis.from_url(url).flushdb()
 
 
-def _make_world(tmp_path: Path, redis_url: str | None = None, database_url: str | None = None) -> Iterator[World]:
+def _make_world(
+    tmp_path: Path, redis_url: str | None = None, database_url: str | None = None, plex_version: str | None = None
+) -> Iterator[World]:
     stash = StashEmulator(api_key=STASH_API_KEY).start()
-    plex = PlexEmulator(token=PLEX_TOKEN).start()
+    plex = PlexEmulator(token=PLEX_TOKEN, **({"version": plex_version} if plex_version else {})).start()
     section_id = plex.add_section(title="Movies", kind="movie", locations=[f"{PLEX_ROOT}/movies"])
     data_dir = tmp_path / "data"
     env = {
@@ -316,6 +318,15 @@ def world(tmp_path: Path) -> Iterator[World]:
 def redis_world(tmp_path: Path) -> Iterator[World]:
     require_redis()
     yield from _make_world(tmp_path, REDIS_URL)
+
+
+#: A Plex Media Server from before 1.40, whose "mark as played" writes history.
+OLD_PLEX_VERSION = "1.32.8.7639-fb6452ebf"
+
+
+@pytest.fixture
+def old_plex_world(tmp_path: Path) -> Iterator[World]:
+    yield from _make_world(tmp_path, plex_version=OLD_PLEX_VERSION)
 
 
 #: The two homes of shared state: one machine, and several machines on Redis + PostgreSQL.

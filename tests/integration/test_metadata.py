@@ -179,10 +179,16 @@ def test_a_changed_field_sends_only_its_group(world: World):
     assert world.plex.item(rating_key).user_rating == 4.0
 
     before = len(world.plex.requests)
-    edit_scene(world, scene_id, rating100=None)  # Stash's rating removed: Plex's stays
+    edit_scene(world, scene_id, rating100=None)  # Stash's rating removed: a change like another (Rating conflicts)
     synced(world, 4)
-    assert writes(world, before) == []
-    assert world.plex.item(rating_key).user_rating == 4.0
+    [clear] = writes(world, before)
+    assert (clear.method, clear.path, clear.arg("rating")) == ("PUT", "/:/rate", "-1")  # plexapi's rate(None)
+    assert world.plex.item(rating_key).user_rating is None
+
+    before = len(world.plex.requests)
+    edit_scene(world, scene_id, details="Other details")  # no rating again: nothing more to clear
+    synced(world, 5)
+    assert [r.path for r in writes(world, before)] == [f"/library/sections/{world.section_id}/all"]
 
 
 def test_switching_a_field_off_stops_writing_it_and_does_not_clear_it(world: World):

@@ -114,7 +114,11 @@ def test_one_sync_sends_one_edit_and_uploads_the_cover_only_when_it_changed(worl
 
     stash_before = len(world.stash.requests)
     second = sync_and_count(lambda: edit_scene(world, scene_id, title="Second"))
-    assert [(r.method, r.status) for r in second] == [("PUT", 200)], second
+    # one read first: the rating key must still name the scene's item (Plex reuses a deleted item's key)
+    assert [(r.method, r.path, r.status) for r in second] == [
+        ("GET", f"/library/metadata/{rating_key}", 200),
+        ("PUT", f"/library/sections/{world.section_id}/all", 200),
+    ], second
     # Stash: the edit's own mutation, the worker's one scene query and its cover download. The
     # hook runs inside the mutation, so the worker's requests may be logged before the mutation's.
     stash_requests = sorted((r.method, r.path) for r in world.stash.requests[stash_before:])
@@ -126,7 +130,7 @@ def test_one_sync_sends_one_edit_and_uploads_the_cover_only_when_it_changed(worl
         edit_scene(world, scene_id, title="Third")
 
     third = sync_and_count(new_cover)
-    assert [r.method for r in third] == ["PUT", "POST", "POST"]
+    assert [r.method for r in third] == ["GET", "PUT", "POST", "POST"]
     posts = [r.path for r in third if r.method == "POST"]
     assert posts == [f"/library/metadata/{rating_key}/posters", f"/library/metadata/{rating_key}/arts"]
     assert world.plex.item(rating_key).poster == world.stash.screenshot(scene_id)

@@ -10,7 +10,8 @@ import pytest
 from plexsync.config import Bootstrap, ConfigError, SyncSettings
 from plexsync.matching.paths import PathMap
 from plexsync.playback import mapping
-from plexsync.playback.mapping import Applied, choose_rating, rating100, stash_paths, watched_ms
+from plexsync.playback.mapping import Applied, mark_batches, rating100, stash_paths, watched_ms
+from plexsync.ratings import Side, rating_winner
 from plexsync.state import db
 from plexsync.state import playback as state
 
@@ -61,28 +62,52 @@ def test_ratings_and_units():
 
 
 @pytest.mark.parametrize(
-    ("before", "count", "offset", "expected"),
+    ("before", "views", "marked", "offset", "expected"),
     [
-        (Applied(None, None), 0, 30_000, 30_000),  # first sight: the resume point only
-        (Applied(0, 30_000), 0, 50_000, 20_000),  # watched on
-        (Applied(0, 30_000), 0, 10_000, 10_000),  # started again
-        (Applied(0, 30_000), 1, 0, 70_000),  # finished: the rest of the item
-        (Applied(0, 30_000), 2, 5_000, 70_000 + 100_000 + 5_000),  # finished, once more, and started a third
+        (Applied(None, None), 0, False, 30_000, 30_000),  # first sight: the resume point only
+        (Applied(0, 30_000), 0, False, 50_000, 20_000),  # watched on
+        (Applied(0, 30_000), 0, False, 10_000, 10_000),  # started again
+        (Applied(0, 30_000), 1, False, 0, 70_000),  # finished: the rest of the item
+        (Applied(0, 30_000), 2, False, 5_000, 70_000 + 100_000 + 5_000),  # finished, once more, and started a third
+        (Applied(0, 30_000), 0, True, 0, 0),  # marked as played: no time watched
+        (Applied(0, 30_000), 0, True, 8_000, 8_000),  # marked, then watched from the beginning
     ],
 )
-def test_time_watched_since_the_last_copy(before, count, offset, expected):
-    assert watched_ms(before, count, offset, duration_ms=100_000) == expected
+def test_time_watched_since_the_last_copy(before, views, marked, offset, expected):
+    assert watched_ms(before, views, marked, offset, duration_ms=100_000) == expected
 
 
-def test_which_rating_wins():
-    # only Plex changed (Stash holds what the last copy left, or nothing)
-    assert choose_rating(8.0, 100, 50, 500.0, 50).write == 80
-    assert choose_rating(8.0, 100, None, 500.0, None).write == 80
-    # the same value on both sides: nothing to write
-    assert choose_rating(8.0, 100, 80, 500.0, 50) == mapping.RatingChoice(None, False, True)
-    # both changed: the newer change wins
-    assert choose_rating(8.0, 600, 60, 500.0, 50) == mapping.RatingChoice(80, True, True)
-    assert choose_rating(8.0, 400, 60, 500.0, 50) == mapping.RatingChoice(None, True, False)
+def test_a_show_or_season_marked_before_1_40_is_entries_at_one_second_for_several_items():
+    entries = [(1, 1, 500, 10), (2, 1, 600, 11), (3, 1, 600, 12), (4, 7, 600, 13), (5, 1, 700, 14), (6, 1, 700, 14)]
+    # 2 and 3: one account, one second, two items; 4: another account alone; 5 and 6: one item twice
+    assert mark_batches(entries) == {2, 3}
+
+
+@pytest.mark.parametrize(
+    ("policy", "plex", "stash", "winner"),
+    [
+        # only one side changed since PlexSync last saw them: that side's, whatever the policy
+        ("newer", Side(8.0, True, 100), Side(5.0, False, 900), "plex"),
+        ("stash", Side(8.0, True, 100), Side(5.0, False, 900), "plex"),
+        ("plex", Side(8.0, False, 100), Side(5.0, True, 900), "stash"),
+        # both changed
+        ("newer", Side(8.0, True, 600), Side(6.0, True, 500), "plex"),
+        ("newer", Side(8.0, True, 400), Side(6.0, True, 500), "stash"),
+        ("plex", Side(8.0, True, 400), Side(6.0, True, 500), "plex"),
+        ("stash", Side(8.0, True, 600), Side(6.0, True, 500), "stash"),
+        ("fill", Side(8.0, True, 600), Side(6.0, True, 500), None),
+        # a cleared rating is a change like another
+        ("newer", Side(None, True, 600), Side(6.0, False, 500), "plex"),
+        ("stash", Side(None, True, 600), Side(6.0, True, 500), "stash"),
+        # fill only fills an empty side
+        ("fill", Side(8.0, True, 600), Side(None, False, 500), "plex"),
+        ("fill", Side(None, True, 600), Side(6.0, False, 500), "stash"),
+        # the same value on both sides: nothing to write
+        ("newer", Side(8.0, True, 600), Side(8.0, True, 500), None),
+    ],
+)
+def test_which_rating_wins(policy, plex, stash, winner):
+    assert rating_winner(policy, plex, stash) == winner
 
 
 def test_the_copy_is_off_by_default_and_each_kind_switches():
