@@ -53,6 +53,7 @@ def run(payload: dict[str, Any]) -> str:
         raise PluginInputError(outcome["message"])
     if mode == "setup":
         return finish_setup(payload, outcome)
+    activate.activate(PLUGIN_DIR)  # this run did the set-up: its outcome goes into this run's log, not the next's
     from plexsync.plugin import protocol
 
     return protocol.run(payload)

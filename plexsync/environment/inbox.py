@@ -37,14 +37,16 @@ def record(data_dir: str, hook_context: object) -> str:
     name = f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(4).hex()}.json"
     body = json.dumps({"hookContext": hook_context, "recorded_at": time.time()})
     for _ in range(10):
-        os.makedirs(folder, exist_ok=True)
         temporary = os.path.join(folder, f".{name}.tmp")
         try:
+            # makedirs raises FileExistsError when another hook made the folder and a take-over removed it
+            # between its mkdir and its isdir check: the same race as below, tried again the same way
+            os.makedirs(folder, exist_ok=True)
             with open(temporary, "w", encoding="utf-8") as out:
                 out.write(body)
             os.replace(temporary, os.path.join(folder, name))
             return os.path.join(folder, name)
-        except FileNotFoundError:  # a take-over removed the empty folder just now
+        except (FileNotFoundError, FileExistsError):  # a take-over removed the empty folder just now
             continue
     raise OSError(f"cannot write into {folder}")
 

@@ -23,7 +23,6 @@ import re
 import signal
 import subprocess
 import sys
-import venv
 import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -46,66 +45,6 @@ STASH_ROOT, PLEX_ROOT = "/data/stash", "/media/plex"
 #: Where Stash keeps the packages of this source (the source's "local path" on the Available Plugins page).
 SOURCE_PATH = "plexsync-source"
 STARTED = re.compile(r"worker started \(auto mode\): pid (\d+)")
-#: A ``sitecustomize`` for the bare Python: every connection beyond loopback is refused and written down.
-NETWORK_GUARD = """
-import os, sys
-_LOG = os.environ.get("PLEXSYNC_TEST_NETWORK_LOG")
-
-def _local(host):
-    return not isinstance(host, str) or host.startswith(("127.", "/")) or host in ("localhost", "::1", "")
-
-def _guard(event, args):
-    if event not in ("socket.connect", "socket.getaddrinfo"):
-        return
-    host = args[0] if event == "socket.getaddrinfo" else args[1]
-    host = host[0] if isinstance(host, tuple) else host
-    if isinstance(host, bytes):
-        host = host.decode(errors="replace")
-    if not _local(host):
-        if _LOG:
-            with open(_LOG, "a") as log:
-                log.write(f"{os.getpid()} {sys.argv[:3]} {host}\\n")
-        raise OSError(f"no network in this test: {host}")
-
-sys.addaudithook(_guard)
-"""
-
-
-# -- built once per session -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def source_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The plugin source, as ``python3 run.py package DIR`` builds it from this tree."""
-    out = tmp_path_factory.mktemp("plugin-source")
-    done = subprocess.run(
-        [sys.executable, str(REPO / "run.py"), "package", str(out)], cwd=REPO, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return out
-
-
-@pytest.fixture(scope="session")
-def bare_python(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A Python with the standard library only (and the network guard)."""
-    where = tmp_path_factory.mktemp("bare-python")
-    venv.EnvBuilder(with_pip=False).create(where)
-    python = str(where / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
-    site = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    Path(site, "sitecustomize.py").write_text(NETWORK_GUARD)
-    for module in ("huey", "peewee", "requests", "plexapi", "stashapi", "pip"):
-        probe = subprocess.run([python, "-c", f"import {module}"], capture_output=True, env=_clean_env())
-        assert probe.returncode != 0, f"the bare Python can import {module}"
-    return python
-
-
-def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("PLEXSYNC_", "PYTHON", "VIRTUAL_ENV"))}
 
 
 def index_entry(folder: Path) -> dict:
