@@ -46,6 +46,8 @@ def run(payload: dict[str, Any]) -> str:
         from plexsync.plugin import protocol
 
         return protocol.run(payload)  # the same refusals, before anything is loaded
+    if mode in PAGE_OPERATIONS:
+        return _page_operation(payload)
     outcome = foreground(payload.get("server_connection"))
     if outcome["state"] != "done":
         from plexsync.plugin.protocol import PluginInputError
@@ -57,6 +59,25 @@ def run(payload: dict[str, Any]) -> str:
     from plexsync.plugin import protocol
 
     return protocol.run(payload)
+
+
+#: What the scene page's tab asks (:data:`plexsync.plugin.tasks.OPERATIONS`; a test keeps the two equal):
+#: the page waits for the answer, so these never wait for a set-up.
+PAGE_OPERATIONS = ("scene_panel", "scene_sync", "scene_copy")
+
+
+def _page_operation(payload: dict[str, Any]) -> str:
+    """The scene page asked while the packages are not there: start the set-up in the
+    background (unless it runs or failed for this package) and say so at once, in the
+    error the tab shows as "still setting up"."""
+    from plexsync.plugin.protocol import PluginInputError
+
+    failed = _failed_set_up()
+    if failed:
+        raise PluginInputError(f"not set up: {failed.get('message')}")
+    background.start(PLUGIN_DIR, payload.get("server_connection"))
+    status = installer.read_status(PLUGIN_DIR)
+    raise PluginInputError(f"being set up{report.progress_phrase(status)}; this page works once it is done")
 
 
 # -- hooks ---------------------------------------------------------------------------------------------------------
@@ -93,14 +114,12 @@ def _hook(payload: dict[str, Any]) -> str:
     except _NothingToKeep as unshown:
         return str(unshown)
     inbox.record(hookenv.data_dir(), context)
-    found, digest = activate.state(PLUGIN_DIR)
-    if found == activate.READY:  # the set-up finished since the entry script looked
+    if activate.state(PLUGIN_DIR)[0] == activate.READY:  # the set-up finished since the entry script looked
         taken = background.take_over(PLUGIN_DIR, payload.get("server_connection"))
         return f"{what} queued with {taken - 1} kept meanwhile" if taken > 1 else f"{what} queued"
-    status = installer.read_status(PLUGIN_DIR)
-    failed = status and status.get("state") == "failed" and status.get("digest") == digest
-    if failed and status.get("package") == installer.package_stamp(PLUGIN_DIR):
-        report.log("warning", f"{status.get('message')}; {what} is kept and synced once it is set up")
+    failed = _failed_set_up()
+    if failed:
+        report.log("warning", f"{failed.get('message')}; {what} is kept and synced once it is set up")
         return f"{what} kept until PlexSync is set up"
     background.start(PLUGIN_DIR, payload.get("server_connection"))
     status = installer.read_status(PLUGIN_DIR)
@@ -110,6 +129,16 @@ def _hook(payload: dict[str, Any]) -> str:
         f"{report.progress_phrase(status)}; {what} is kept and synced when it is done",
     )
     return f"{what} kept until PlexSync is set up"
+
+
+def _failed_set_up() -> dict | None:
+    """The set-up's failure for this very package, if it failed: hooks and the scene page do not start it
+    again (it would fail again, once per edit); the task *Set up PlexSync* or a new package does."""
+    digest = activate.state(PLUGIN_DIR)[1]
+    status = installer.read_status(PLUGIN_DIR)
+    if not status or status.get("state") != "failed" or status.get("digest") != digest:
+        return None
+    return status if status.get("package") == installer.package_stamp(PLUGIN_DIR) else None
 
 
 # -- tasks ---------------------------------------------------------------------------------------------------------

@@ -344,6 +344,21 @@ def test_an_upgrade_with_a_new_lock_keeps_the_queue_and_sets_up_again(
     assert f"{layout.ENV_DIGEST}={installed.digest()}".encode() in path
 
 
+def test_the_scene_page_opened_before_the_set_up_answers_at_once_and_starts_it(installed: StashWithPlexSync):
+    """The scene page waits for its one plugin run (issue #19): opened on a freshly installed package, the
+    tab's operation does not run the set-up in the foreground as a task does; it starts it in the background
+    and answers at once with the words the tab shows as "still setting up" (ui/plexsync.js)."""
+    scene_id, _ = installed.add_scene("page", "Opened before the set-up")
+    first = installed.host.run_operation({"mode": "scene_panel", "scene_id": scene_id})
+    assert first.returncode == 0 and first.output is None, first
+    assert first.error.startswith("PlexSync: being set up") and "this page works once it is done" in first.error
+    assert not first.progress  # no foreground set-up with Stash's progress bar
+    wait_until(lambda: (installed.status() or {}).get("state") == "done", timeout=90, message="the background set-up")
+    again = installed.host.run_operation({"mode": "scene_panel", "scene_id": scene_id})
+    assert again.error is None and isinstance(again.output, dict), again
+    assert installed.setup_log().count("set-up started") == 1
+
+
 def test_the_set_up_task_runs_in_the_foreground_with_the_progress_bar(installed: StashWithPlexSync):
     scene_id, rating_key = installed.add_scene("task", "Synced after the set-up task")
     assert kept(installed.edit(scene_id), scene_id)
