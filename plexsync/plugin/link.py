@@ -42,6 +42,7 @@ def _timeout() -> float:
 
 def run(args: dict[str, Any], server: dict[str, Any] | None) -> str:
     from plexsync.plex import signin
+    from plexsync.plugin import report
     from plexsync.plugin.protocol import PluginInputError, log
     from plexsync.plugin.settings_page import store_for
     from plexsync.queue.instance import bootstrap
@@ -89,9 +90,8 @@ def run(args: dict[str, Any], server: dict[str, Any] | None) -> str:
         f"signed in as {link.account}; linked Plex server '{link.server_name}' at {link.url} ({how}): "
         f"'Plex URL' and 'Plex token' are saved on {PLUGIN_PAGE}"
     )
-    info(message)
     overridden = [env_name(key) for key in ("plex_url", "plex_token") if os.environ.get(env_name(key))]
-    if overridden:
-        names = " and ".join(overridden)
-        log("warning", f"PlexSync: {names} in Stash's environment win over the plugin page: remove them")
-    return message + "; the task Doctor checks the path rules next"
+    warnings = [("warning", f"{' and '.join(overridden)} in Stash's environment win over the plugin page: remove them")]
+    message += "; the task Doctor checks the path rules next"
+    report.tell("Link Plex account", warnings if overridden else [], ("info", message))
+    return message

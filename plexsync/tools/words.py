@@ -85,6 +85,8 @@ class Words:
         text = str(exc)
         if key is None:
             return text, "correct it"
+        if getattr(exc, "key", None):  # refused where it was typed: the message names it as the page shows it
+            return text, f"correct it: {self.setting(key)}"
         problem = text.partition(": ")[2]
         if problem.startswith("not set"):
             problem = "not set"

@@ -88,8 +88,8 @@ BROKEN = {
         ExitCode.SETTINGS,
         [
             "[FAIL] Settings: PLEXSYNC_PLEX_URL: not set",
-            "fix: fill it in: 'Plex URL' on Stash's plugin page (Settings > Plugins > Stash Plex Sync), "
-            "or PLEXSYNC_PLEX_URL",
+            "fix: run Stash's task Link Plex account, or fill it in: 'Plex URL' on Stash's plugin page "
+            "(Settings > Plugins > Stash Plex Sync), or PLEXSYNC_PLEX_URL",
         ],
     ),
     "Stash down": (

@@ -116,8 +116,9 @@ def test_link_fills_plex_url_and_token_and_a_scene_edit_then_reaches_plex(world:
     assert {s.key for s in SYNC_SETTINGS if s.default is not None} <= set(settings)
     linked = [m for m in invocation.messages("info") if "linked Plex server" in m]
     assert linked == [
-        f"PlexSync: signed in as stash-fan; linked Plex server 'PlexSync Emulator' at {world.plex.url} "
-        "(its local address): 'Plex URL' and 'Plex token' are saved on Settings > Plugins > Stash Plex Sync"
+        f"PlexSync Link Plex account: signed in as stash-fan; linked Plex server 'PlexSync Emulator' at "
+        f"{world.plex.url} (its local address): 'Plex URL' and 'Plex token' are saved on Settings > Plugins > "
+        "Stash Plex Sync; the task Doctor checks the path rules next"
     ]
     assert invocation.progress  # Stash's progress bar moved while the code waited
     assert_no_token_shown(invocation, plextv, PLEX_TOKEN)

@@ -82,13 +82,14 @@ def test_a_refused_value_is_one_warning_in_stash_log_and_one_line_in_doctor(worl
     assert doctor.returncode == ExitCode.SETTINGS
     assert f"[FAIL] Settings: {url_line}\n" in doctor.stdout
     assert f"[FAIL] Settings: {poster_line}\n" in doctor.stdout
-    assert "fix: correct it on Stash's plugin page (Settings > Plugins > Stash Plex Sync)" in doctor.stdout
+    page = "on Stash's plugin page (Settings > Plugins > Stash Plex Sync)"
+    assert f"fix: correct it: 'Poster shape' {page}, or PLEXSYNC_POSTER_SHAPE" in doctor.stdout
 
     in_stash = world.host.run_task("Doctor")
-    fix = "fix: correct it on Stash's plugin page (Settings > Plugins > Stash Plex Sync)"
     assert in_stash.messages("warning") == [
-        f"PlexSync: Settings: {url_line}; {fix}",
-        f"PlexSync: Settings: {poster_line}; {fix}",
+        f"PlexSync Doctor: [FAIL] Settings: {url_line}; fix: correct it: 'Plex URL' {page}",
+        f"PlexSync Doctor: [FAIL] Settings: {poster_line}; fix: correct it: 'Poster shape' {page}",
+        "PlexSync Doctor: 2 problem(s) found, each with its fix (below)",
     ]
 
 

@@ -94,10 +94,9 @@ def test_a_fresh_installs_doctor_lists_every_missing_setting_at_once(world: Worl
     doctor = world.host.run_task("Doctor")
     warnings = [line.message for line in doctor.shown() if line.level == "warning"]
     page = "on Stash's plugin page (Settings > Plugins > Stash Plex Sync)"
-    assert f"PlexSync Doctor: [FAIL] Settings: 'Plex URL' is not set; fix: fill it in: 'Plex URL' {page}" in warnings
-    assert (
-        f"PlexSync Doctor: [FAIL] Settings: 'Plex token' is not set; fix: fill it in: 'Plex token' {page}" in warnings
-    )
+    link = "run the task Link Plex account, or fill it in"
+    assert f"PlexSync Doctor: [FAIL] Settings: 'Plex URL' is not set; fix: {link}: 'Plex URL' {page}" in warnings
+    assert f"PlexSync Doctor: [FAIL] Settings: 'Plex token' is not set; fix: {link}: 'Plex token' {page}" in warnings
     assert "PlexSync Doctor: 2 problem(s) found, each with its fix (below)" in warnings
     assert any("Path rules: not tested (needs valid settings and Plex)" in line for line in _shown(doctor))
 
