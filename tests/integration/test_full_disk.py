@@ -122,7 +122,7 @@ def test_with_a_worker_running_a_full_disk_is_said_in_one_line_and_the_edits_rea
     assert status.error is None, status
     [said] = [line for line in status.messages("warning") if "data folder" in line]
     assert re.fullmatch(
-        rf"PlexSync: the data folder cannot be written since \d{{4}}-\d\d-\d\d (\d\d:\d\d:\d\d) \(.*\): "
+        rf"PlexSync Status: the data folder cannot be written since \d{{4}}-\d\d-\d\d (\d\d:\d\d:\d\d) \(.*\): "
         rf"the disk holding {re.escape(str(world.data_dir))} is full \({FREE}\); free some space there; "
         rf"{AFTERWARDS}",
         said,
@@ -185,7 +185,9 @@ def consumers_on(disk: SmallDisk) -> list[int]:
     found = []
     for pid in disk.processes():
         with contextlib.suppress(OSError):
-            if b"huey_consumer" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            # by hand: huey_consumer; started by the plugin: its launcher, which runs huey's consumer in-process
+            if b"huey_consumer" in command or b"plexsync.worker.launch" in command:
                 found.append(pid)
     return found
 

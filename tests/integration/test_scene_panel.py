@@ -198,7 +198,8 @@ def test_the_tab_says_when_no_worker_runs_and_when_the_plugin_is_still_setting_u
     stash_page.open(scene_id)
     text = stash_page.panel("queued")
     assert "A sync of this scene is queued." in text
-    assert "no worker is running (worker mode external): syncs wait in the queue until you start it" in text
+    assert "no worker is running (Worker mode is external, set by PLEXSYNC_WORKER_MODE in Stash's environment)" in text
+    assert "syncs wait in the queue until the worker you run starts" in text
     stash_page.shot("no-worker")
 
     # The same plugin folder without its packages, run by a Python that has none of them (Stash's own Python
