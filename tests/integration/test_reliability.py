@@ -57,7 +57,7 @@ def test_plex_down_for_a_while_then_up_every_scene_synced_and_no_dead_letters(wo
     # the task stops following a run that waits for a server, and says so in Stash
     output = task.wait(120).output
     assert output.startswith("sync all queued; 0 of 200 scenes done; waiting for Plex (Plex is unreachable"), output
-    assert output.endswith("the sync resumes by itself, Status shows it")
+    assert output.endswith("the sync resumes by itself, the Status task shows it, the Doctor task tells what to fix")
     world.plex.up()
     wait_until(lambda: all_synced(world, scenes), timeout=180, message="backlog drained")
     assert_all_synced_with_right_values(world, scenes)
