@@ -53,7 +53,8 @@ from plexsync.matching.paths import PathMap
 from plexsync.playback import mapping
 from plexsync.playback.plex_state import OWNER_ACCOUNT, ItemState, PlexState, View
 from plexsync.redact import redact
-from plexsync.stash.writer import StashWriter, stash_time, unix_time
+from plexsync.stash import times
+from plexsync.stash.writer import StashWriter
 from plexsync.state import playback as state
 from plexsync.state import written
 
@@ -270,7 +271,7 @@ class _Copy:
             state.settle_view(self.server, view.history_id, state.SKIPPED, None)  # a show or season marked
             return
         if self._earlier_item(view, item):
-            when = stash_time(view.viewed_at)
+            when = times.text(view.viewed_at)
             log.info("the view of Plex item %s at %s was of an item deleted since: not copied", view.rating_key, when)
             state.settle_view(self.server, view.history_id, state.SKIPPED, None)
             return
@@ -281,7 +282,7 @@ class _Copy:
             state.settle_view(self.server, view.history_id, state.UNMAPPED, None)
             return
         if claim == "recover" and self._play_landed(scene_id, view.viewed_at):
-            log.info("play of scene %s at %s had reached Stash before a crash", scene_id, stash_time(view.viewed_at))
+            log.info("play of scene %s at %s had reached Stash before a crash", scene_id, times.text(view.viewed_at))
         else:
             self.stash.add_play(scene_id, view.viewed_at)
         state.settle_view(self.server, view.history_id, state.DONE, scene_id)
@@ -301,7 +302,7 @@ class _Copy:
 
     def _play_landed(self, scene_id: str, viewed_at: int) -> bool:
         scene = self.stash.scene_activity(scene_id) or {}
-        in_stash = list(scene.get("play_history") or ()).count(stash_time(viewed_at))
+        in_stash = list(scene.get("play_history") or ()).count(times.text(viewed_at))
         return in_stash > state.plays_done_at(self.server, scene_id, viewed_at)
 
     # -- view state: marks and resume points ---------------------------------------------
@@ -379,7 +380,7 @@ class _Copy:
             if claim is None:
                 continue
             if claim == "recover" and self._play_landed(scene_id, at):
-                log.info("play of scene %s at %s had reached Stash before a crash", scene_id, stash_time(at))
+                log.info("play of scene %s at %s had reached Stash before a crash", scene_id, times.text(at))
             else:
                 self.stash.add_play(scene_id, at)
             state.settle_view(self.server, key, state.DONE, scene_id)
@@ -441,7 +442,7 @@ class _Copy:
         """The newest play in the scene's history that PlexSync did not add (Stash's player's)."""
         ours = Counter(state.plays_since(self.server, scene_id, 0))
         for text in sorted(scene.get("play_history") or (), reverse=True):
-            moment = int(unix_time(text))
+            moment = int(times.instant(text))
             if ours[moment] > 0:
                 ours[moment] -= 1
                 continue
@@ -499,7 +500,7 @@ class _Copy:
         if stash_seen is None and known.stash_rating is not None:
             stash_seen = _Seen(mapping.plex_value(known.stash_rating))  # the baseline an older PlexSync kept
         stash_changed = _side_changed(stash_seen, stash_value, before.sent if before else None)
-        updated = unix_time(scene["updated_at"]) if scene.get("updated_at") else None
+        updated = times.instant(scene["updated_at"]) if scene.get("updated_at") else None
         plex_at = item.last_rated_at if item.last_rated_at is not None else self.run.started_at  # a clear is undated
         winner = ratings.rating_winner(
             self.options.rating_policy,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 
@@ -175,17 +174,6 @@ ALL_QUERIES = (
     FILTERED_SCENE_IDS_QUERY,
     *OBJECT_IDS_QUERIES.values(),
 )
-
-
-def stash_time(moment: float, like: str) -> str:
-    """``moment`` (Unix time, whole seconds) written as Stash writes its
-    timestamps, in the zone of ``like`` (one Stash served): Stash stores and
-    compares ``created_at``/``updated_at`` as text in its server's zone with
-    the offset (Go's RFC 3339: ``Z`` for UTC), so a time compares right in a
-    scene filter only in that form (../shared/stash-plugins.md)."""
-    zone = datetime.fromisoformat(like).tzinfo or UTC
-    text = datetime.fromtimestamp(int(moment), zone).isoformat(timespec="seconds")
-    return text.removesuffix("+00:00") + "Z" if like.endswith("Z") and text.endswith("+00:00") else text
 
 
 class _CheckedSession(RetryingSession):

@@ -32,6 +32,16 @@ def instant(text: str) -> float:
     return parse(text).timestamp()
 
 
+def text(moment: float, like: str | None = None) -> str:
+    """``moment`` (Unix time, whole seconds) written as Stash writes its times (Go's RFC 3339,
+    ``Z`` for UTC), in the zone of ``like`` (a time Stash served; none: UTC, the zone Stash
+    keeps play dates in). A time compares right in a scene filter only in that form."""
+    zone = parse(like).tzinfo if like else UTC
+    written = datetime.fromtimestamp(int(moment), zone).isoformat(timespec="seconds")
+    utc_as_z = written.endswith("+00:00") and (not like or like.endswith("Z"))
+    return written.removesuffix("+00:00") + "Z" if utc_as_z else written
+
+
 def slack(*texts: str) -> timedelta:
     """:data:`OFFSET_SLACK`, plus how far apart the offsets of ``texts`` are (Stash's zone was changed)."""
     offsets = [parse(text).utcoffset() or timedelta(0) for text in texts if text]

@@ -13,9 +13,9 @@ Of these writes only the rating fires a hook (``sceneUpdate``:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from plexsync.stash import times
 from plexsync.stash.reader import StashReader
 
 ACTIVITY_FIELDS = "id rating100 updated_at play_history resume_time play_duration files { path }"
@@ -55,16 +55,6 @@ mutation PlexSyncSetRating($input: SceneUpdateInput!) {
 ALL_QUERIES = (SCENE_ACTIVITY_QUERY, SCENES_BY_PATH_QUERY, ADD_PLAY, SAVE_ACTIVITY, SET_RATING)
 
 
-def stash_time(unix: int) -> str:
-    """A Unix time as Stash stores and serves it (RFC3339, UTC, whole seconds)."""
-    return datetime.fromtimestamp(int(unix), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def unix_time(text: str) -> float:
-    """Stash's RFC3339 ``Time`` as Unix seconds."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
 class StashWriter:
     def __init__(self, reader: StashReader) -> None:
         self._reader = reader
@@ -81,7 +71,7 @@ class StashWriter:
 
     def add_play(self, scene_id: str, viewed_at: int) -> list[str]:
         """One play at ``viewed_at`` (Unix); the scene's play history after it."""
-        answer = self._reader._query(ADD_PLAY, {"id": scene_id, "times": [stash_time(viewed_at)]})
+        answer = self._reader._query(ADD_PLAY, {"id": scene_id, "times": [times.text(viewed_at)]})
         return answer["sceneAddPlay"]["history"]
 
     def save_activity(self, scene_id: str, resume_time: float | None, added_duration: float) -> None:

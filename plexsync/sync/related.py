@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from plexsync.stash import times
-from plexsync.stash.reader import StashReader, stash_time
+from plexsync.stash.reader import StashReader
 from plexsync.state import reconcile as reconcile_state
 from plexsync.state import relations
 
@@ -189,7 +189,7 @@ def catch_up(stash: StashReader, since: float, page_size: int, enqueue: Enqueue)
     newest = _newest(stash, page_size)
     if newest is None:
         return CatchUpOutcome(0, None)
-    start = stash_time(since, like=newest.text)
+    start = times.text(since, like=newest.text)
     once = _Once(enqueue)
     for scene, _ in _scenes_between(stash, start, newest, page_size):
         once([scene["id"]])

@@ -16,8 +16,8 @@ from plexsync.matching.matcher import FALLBACK, OUTSIDE, WAITING, SceneMatch
 from plexsync.matching.paths import PathMap, nearest_by_folders, path_key, suggest_rule
 from plexsync.plex.writer import CurrentItem, PlexTarget, PlexWriter
 from plexsync.ratings import Side, rating_winner
+from plexsync.stash import times
 from plexsync.stash.reader import StashReader
-from plexsync.stash.writer import unix_time
 from plexsync.state import matches, placement, relations, scans, written
 from plexsync.state.written import Written
 from plexsync.sync import portrait
@@ -158,7 +158,7 @@ def apply_scene(
     if cover:
         images = {name: _image_digest(name, cover, desired) for name in IMAGE_GROUPS if getattr(desired, name)}
     result = SyncResult(desired, targets, matched_by=found.outcome)
-    stash_at = unix_time(scene["updated_at"]) if scene.get("updated_at") else None
+    stash_at = times.instant(scene["updated_at"]) if scene.get("updated_at") else None
     for target in targets:
         before = befores[target.rating_key]
         wanted = by_type[target.item_type]

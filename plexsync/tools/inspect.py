@@ -38,10 +38,10 @@ from urllib.parse import quote
 
 from plexsync.matching.matcher import FALLBACK, OUTSIDE, PATH, WAITING
 from plexsync.queue.lookup import SceneJob
+from plexsync.tools.status import ago, when
 
 #: Rows of :mod:`plexsync.state.written` that are bookkeeping, not something written into Plex.
 HIDDEN_GROUPS = frozenset({"cover_source"})
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: plexapi's ``PlexServer._buildWebURL`` (4.18): the web app addresses an item by
 #: server identity and key; ``app.plex.tv/desktop`` is plexapi's default base.
 APP_PLEX_TV = "https://app.plex.tv/desktop/"
@@ -63,24 +63,6 @@ HOW_MATCHED = {
     WAITING: "inside a Plex library's folder, not scanned by Plex yet",
     OUTSIDE: "outside every Plex library",
 }
-
-
-def _ago(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 90:
-        return f"{seconds:.0f} s ago"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min ago"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.0f} h ago"
-    return f"{seconds / 86400:.0f} days ago"
-
-
-def when(timestamp: float | None, now: float) -> str:
-    if timestamp is None:
-        return "never"
-    relative = _ago(now - timestamp) if timestamp <= now else "in " + _ago(timestamp - now).removesuffix(" ago")
-    return f"{time.strftime(TIME_FORMAT, time.localtime(timestamp))} ({relative})"
 
 
 def clock(seconds: float) -> str:
@@ -231,7 +213,7 @@ class SceneFacts:
             return f"The last try failed; PlexSync tries again{at}."
         if state == "synced":
             written = self.last_written_at
-            wrote = f", last written {_ago(self.now - written)}" if written else ", nothing written yet"
+            wrote = f", last written {ago(self.now - written)}" if written else ", nothing written yet"
             return f"In Plex as {self._items_words()}{wrote}."
         return "PlexSync has not synced this scene yet."
 

@@ -39,7 +39,7 @@ def record_success(task_name: str, args: tuple | list) -> None:
     huey.put(LAST_SUCCESS_KEY, {"at": time.time(), "subject": subject})
 
 
-def _ago(seconds: float) -> str:
+def ago(seconds: float) -> str:
     seconds = max(0.0, seconds)
     if seconds < 90:
         return f"{seconds:.0f} s ago"
@@ -50,8 +50,12 @@ def _ago(seconds: float) -> str:
     return f"{seconds / 86400:.0f} days ago"
 
 
-def _when(timestamp: float, now: float) -> str:
-    return f"{time.strftime(TIME_FORMAT, time.localtime(timestamp))} ({_ago(now - timestamp)})"
+def when(timestamp: float | None, now: float) -> str:
+    """A time as the reports show it: its date and time, and how long ago (or how soon)."""
+    if timestamp is None:
+        return "never"
+    relative = ago(now - timestamp) if timestamp <= now else "in " + ago(timestamp - now).removesuffix(" ago")
+    return f"{time.strftime(TIME_FORMAT, time.localtime(timestamp))} ({relative})"
 
 
 def queue_location() -> str:
@@ -114,7 +118,7 @@ class Status:
         """What needs the user, each with its fix in ``words`` (Stash's or the command line's)."""
         found = []
         if self.data_folder is not None:
-            since = f" since {_when(self.data_folder_since, self.now)}" if self.data_folder_since else ""
+            since = f" since {when(self.data_folder_since, self.now)}" if self.data_folder_since else ""
             found.append(
                 Problem(
                     ExitCode.DATA_FOLDER,
@@ -136,7 +140,7 @@ class Status:
             found.append(
                 Problem(
                     ExitCode.OUTAGE,
-                    f"{row['service'].capitalize()}: {row['reason']} (since {_when(row['opened_at'], self.now)}); "
+                    f"{row['service'].capitalize()}: {row['reason']} (since {when(row['opened_at'], self.now)}); "
                     f"syncs wait and resume by themselves once this is fixed; {words.doctor} tells what to fix",
                 )
             )
@@ -158,9 +162,9 @@ class Status:
             return "not running"
         where = f"{beat.get('host')} pid {beat.get('pid')}, {beat.get('mode')} mode"
         if self.worker_alive:
-            started, beat_ago = _when(beat["started_at"], self.now), _ago(self.now - beat["beat_at"])
+            started, beat_ago = when(beat["started_at"], self.now), ago(self.now - beat["beat_at"])
             return f"alive ({where}, started {started}, last beat {beat_ago})"
-        return f"not running (last seen {_when(beat['beat_at'], self.now)}: {where})"
+        return f"not running (last seen {when(beat['beat_at'], self.now)}: {where})"
 
     def lines(self, words: Words = CLI) -> list[str]:
         last = self.last_success
@@ -172,8 +176,8 @@ class Status:
             ("in flight", f"{self.in_flight} job(s)"),
             ("dead letters", f"{self.dead_letters}{newest}"),
             ("outages", "none" if not self.outages else f"{len(self.outages)} open (below)"),
-            ("last success", f"{last['subject']} at {_when(last['at'], self.now)}" if last else "none yet"),
-            ("reconcile", f"last run {_when(self.last_reconcile, self.now)}" if self.last_reconcile else "none yet"),
+            ("last success", f"{last['subject']} at {when(last['at'], self.now)}" if last else "none yet"),
+            ("reconcile", f"last run {when(self.last_reconcile, self.now)}" if self.last_reconcile else "none yet"),
         ]
         rows += self.playback_rows()
         text = [f"PlexSync status (queue: {self.location})"]
@@ -205,9 +209,9 @@ class Status:
             (
                 "info",
                 "last success: "
-                + (f"{last['subject']} at {_when(last['at'], self.now)}" if last else "none yet")
+                + (f"{last['subject']} at {when(last['at'], self.now)}" if last else "none yet")
                 + "; reconcile: "
-                + (f"last run {_when(self.last_reconcile, self.now)}" if self.last_reconcile else "none yet"),
+                + (f"last run {when(self.last_reconcile, self.now)}" if self.last_reconcile else "none yet"),
             ),
             *(("info", f"{label}: {value}") for label, value in self.playback_rows()),
         ]
@@ -223,7 +227,7 @@ class Status:
         for run in self.playback:
             if run.get("finished_at"):
                 last = (
-                    f"{_when(run['finished_at'], self.now)}: {run['plays']} play(s), "
+                    f"{when(run['finished_at'], self.now)}: {run['plays']} play(s), "
                     f"{run['resumes']} resume point(s), {run['ratings']} rating(s)"
                 )
             else:
@@ -245,7 +249,7 @@ def describe_consumer(beat: dict[str, Any], now: float | None = None) -> str:
 
 def _consumer(beat: dict[str, Any], now: float) -> str:
     how = "started by the plugin" if beat.get("mode") == "auto" else "started by hand"
-    return f"pid {beat.get('pid')} on {beat.get('host')} ({how}, since {_when(beat['started_at'], now)})"
+    return f"pid {beat.get('pid')} on {beat.get('host')} ({how}, since {when(beat['started_at'], now)})"
 
 
 def _worker_mode() -> str:

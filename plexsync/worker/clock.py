@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 log = logging.getLogger("plexsync.worker.clock")
 
@@ -20,18 +21,20 @@ log = logging.getLogger("plexsync.worker.clock")
 #: so a worker started for one edit syncs that edit first.
 CHECK_EVERY = 60.0
 
-_lock = threading.Lock()
-_thread: threading.Thread | None = None
 
+def once_per_process(name: str, target: Callable[[], None]) -> Callable[[], None]:
+    """A ``start()`` that runs ``target`` in one daemon thread per consumer process, however often
+    it is called: huey calls startup hooks once per worker thread."""
+    lock = threading.Lock()
+    started: list[threading.Thread] = []
 
-def start() -> None:
-    """Start the clock once per consumer process (huey calls startup hooks once per worker thread)."""
-    global _thread
-    with _lock:
-        if _thread is not None:
-            return
-        _thread = threading.Thread(target=_run, name="plexsync-clock", daemon=True)
-        _thread.start()
+    def start() -> None:
+        with lock:
+            if not started:
+                started.append(threading.Thread(target=target, name=name, daemon=True))
+                started[0].start()
+
+    return start
 
 
 def _run() -> None:
@@ -45,3 +48,7 @@ def _run() -> None:
                 check()
             except Exception:  # a locked database, Redis away: the next minute tries again
                 log.warning("could not check whether %s is due; trying again in a minute", what, exc_info=True)
+
+
+#: Start the clock (once per consumer process).
+start = once_per_process("plexsync-clock", _run)

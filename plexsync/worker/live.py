@@ -31,6 +31,7 @@ import time
 
 from plexsync.errors import SyncError
 from plexsync.plex.notifications import Event, LibraryScanned, NotificationListener, PlaybackStopped
+from plexsync.worker import clock
 
 log = logging.getLogger("plexsync.worker.live")
 
@@ -38,20 +39,6 @@ log = logging.getLogger("plexsync.worker.live")
 SETTINGS_EVERY = 60.0
 #: The first look waits this long (the worker's first jobs read the settings meanwhile).
 FIRST_LOOK = 1.0
-
-_lock = threading.Lock()
-_thread: threading.Thread | None = None
-
-
-def start() -> None:
-    """Start listening once per consumer process (huey calls startup hooks once per worker thread)."""
-    global _thread
-    with _lock:
-        if _thread is not None:
-            return
-        _thread = threading.Thread(target=_follow_settings, name="plexsync-live", daemon=True)
-        _thread.start()
-
 
 def _follow_settings() -> None:
     stop = threading.Event()  # never set: the daemon thread ends with the process
@@ -135,3 +122,7 @@ def _end_scan_waits(event: LibraryScanned) -> None:
         sync_scene(scene_id, priority=PRIORITY_EDIT, scanned=True)  # one more try; its own retry stays
     if scene_ids:
         log.debug("Plex scanned library %s: %d scene(s) waiting for it queued", section_id, len(scene_ids))
+
+
+#: Start listening (once per consumer process, with the clock).
+start = clock.once_per_process("plexsync-live", _follow_settings)

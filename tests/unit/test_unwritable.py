@@ -17,7 +17,7 @@ import peewee
 import pytest
 
 from plexsync import unwritable
-from plexsync.stash.reader import stash_time
+from plexsync.stash.times import text as stash_time
 from plexsync.worker import writes
 from plexsync.worker.autostart import ENV_FAILED_AT
 
