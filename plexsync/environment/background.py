@@ -11,7 +11,11 @@ Windows the process takes the lock itself and a second one leaves at once.
 When the packages are in place it takes the inbox over into the queue and
 starts a worker, as the hook would have (``plexsync.plugin.protocol._report``),
 with Stash's address from the hook's ``server_connection``, never its session
-cookie. Its output (a traceback, should it crash) goes to ``.deps/setup.log``.
+cookie: with a login, the hook asks Stash for its API key before it starts the
+set-up (one request, only by the hook that starts it) and hands the answer over
+through the set-up's stdin, which passes it on to the worker
+(:func:`plexsync.worker.credential.for_new_worker`). Its output (a traceback, should
+it crash) goes to ``.deps/setup.log``.
 """
 
 from __future__ import annotations
@@ -37,9 +41,13 @@ def start(plugin_dir: str, server_connection: object) -> bool:
     """Start the set-up unless one runs; True when this call started it."""
     import subprocess
 
+    from plexsync.worker import credential
+
     fd = filelock.try_lock(layout.setup_lock_path(plugin_dir))
     if fd is None:
         return False
+    key, login, asked = credential.for_new_worker(server_connection)
+    handover = credential.handover(key, asked, login)
     env = dict(os.environ)
     env[ENV_SERVER] = json.dumps(_without_cookie(server_connection))
     options: dict = {}
@@ -52,15 +60,20 @@ def start(plugin_dir: str, server_connection: object) -> bool:
         options.update(start_new_session=True, pass_fds=(fd,))
     try:
         with open(os.path.join(layout.deps_root(plugin_dir), LOG), "ab") as out:
-            subprocess.Popen(
+            child = subprocess.Popen(
                 [sys.executable, "-m", "plexsync.environment.background"],
                 cwd=plugin_dir,
                 env=env,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
                 stdout=out,
                 stderr=out,
                 **options,
             )
+        try:
+            child.stdin.write(handover)  # type: ignore[union-attr]
+            child.stdin.close()  # type: ignore[union-attr]
+        except OSError:  # it ended at once (another set-up runs): nothing to hand over
+            pass
     finally:
         if fd is not None:
             filelock.release(fd)
@@ -98,7 +111,9 @@ def take_over(plugin_dir: str, server_connection: dict | None) -> int:
 def main() -> int:
     from plexsync.environment import installer
     from plexsync.hookenv import PLUGIN_DIR
+    from plexsync.worker import credential
 
+    credential.receive(sys.stdin.buffer)  # Stash's key for the worker, from the hook (never in the log)
     fd = _inherited_lock(PLUGIN_DIR)
     if fd is None:
         return 0  # another set-up runs

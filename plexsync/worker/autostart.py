@@ -238,11 +238,7 @@ def ensure_worker(mode: str, server_connection: Any, work: bool) -> str | None:
             return None  # started between our look and our lock
         from plexsync.worker import credential
 
-        try:
-            key, login = credential.fetch(server_connection)
-            asked = True
-        except credential.KeyUnavailable:  # the worker finds out for itself, and says so
-            key, login, asked = None, False, False
+        key, login, asked = credential.for_new_worker(server_connection)
         if login and key is None:
             return credential.no_key_warning()
         try:

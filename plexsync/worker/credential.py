@@ -51,6 +51,9 @@ TIMEOUT = 5.0
 _handed: str | None = None
 #: Whether the starting hook asked Stash at all (then ``_handed`` is Stash's answer, None meaning "no key needed").
 _asked = False
+#: Whether Stash has a login, as the starting hook was told; and whether a hand-over came at all.
+_login = False
+_received = False
 _on_rejected: Callable[[], None] | None = None
 
 
@@ -107,22 +110,43 @@ def no_key_warning() -> str:
 # -- the worker's side ------------------------------------------------------------------------
 
 
-def handover(api_key: str | None, asked: bool) -> bytes:
-    """What the starting hook writes into the child's stdin: the key, and whether Stash was asked at all."""
-    return json.dumps({"api_key": api_key, "asked": asked}).encode()
+def for_new_worker(server_connection: Any) -> tuple[str | None, bool, bool]:
+    """(key, whether Stash has a login, whether Stash was asked) for a worker this process starts.
+
+    A hook asks Stash now, with its session cookie. The set-up a hook started in
+    the background (:mod:`plexsync.environment.background`) has no cookie of its
+    own and runs after the hook ended: the hook asked for it and handed the answer
+    over, as to a worker, and that answer is what it passes on."""
+    if _received:
+        return _handed, _login, _asked
+    try:
+        key, login = fetch(server_connection)
+    except KeyUnavailable:  # the worker finds out for itself, and says so
+        return None, False, False
+    return key, login, True
+
+
+def handover(api_key: str | None, asked: bool, login: bool = False) -> bytes:
+    """What the starting process writes into the child's stdin: the key, whether Stash was asked at all,
+    and whether it has a login."""
+    return json.dumps({"api_key": api_key, "asked": asked, "login": login}).encode()
 
 
 def receive(stream: Any) -> None:
     """Read what the starting hook wrote into ``stream`` (the child's stdin), up to its end."""
-    global _handed, _asked
+    global _handed, _asked, _login, _received
     data = stream.read()
     try:
         message = json.loads(data or b"{}")
     except ValueError:
         message = {}
-    key = message.get("api_key") if isinstance(message, dict) else None
+    if not isinstance(message, dict):
+        message = {}
+    key = message.get("api_key")
     _handed = key if isinstance(key, str) and key else None
-    _asked = bool(isinstance(message, dict) and message.get("asked"))
+    _asked = bool(message.get("asked"))
+    _login = bool(message.get("login"))
+    _received = bool(message)
     if _handed:
         from plexsync.redact import register_secret
 

@@ -76,10 +76,11 @@ def derive_source(base: Path, out: Path, edit: Callable[[dict[str, bytes]], None
 class StashWithPlexSync:
     """Stash (no login) and Plex emulators, the plugin source added on Stash's plugin page, PlexSync installed."""
 
-    def __init__(self, tmp: Path, source: Path, python: str, **stash_env: str) -> None:
+    def __init__(self, tmp: Path, source: Path, python: str, api_key: str | None = None, **stash_env: str) -> None:
         self.tmp = tmp
         self.python = python
-        self.stash = StashEmulator().start()
+        #: With ``api_key``, a Stash with a login (a username and password) that has generated that key.
+        self.stash = StashEmulator(api_key=api_key, login=api_key is not None).start()
         self.plex = PlexEmulator(token=PLEX_TOKEN).start()
         self.section = self.plex.add_section(title="Movies", kind="movie", locations=[f"{PLEX_ROOT}/movies"])
         self.stash.set_plugin_settings(
@@ -265,6 +266,32 @@ def test_the_first_scene_edit_reaches_plex_with_no_command_typed(installed: Stas
     wait_until(lambda: installed.synced(second_key, "The next edit"), timeout=60, message="second sync")
     assert installed.edit(second_id).messages() == []
     assert installed.network_attempts() == ""  # no network: the wheels came in the package
+
+
+def test_with_a_login_the_first_edit_reaches_plex_with_the_key_the_plugin_asked_stash_for(
+    tmp_path: Path, source_dir: Path, bare_python: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Issue #16's whole first run: Stash with a login, a Python without PlexSync's packages, no
+    PLEXSYNC_STASH_API_KEY anywhere. The first scene edit's hook keeps the edit and starts the set-up
+    (it has no session of its own once the hook ended: the hook asks Stash for its key first and hands it
+    over through the set-up's stdin), which starts the worker with that key; the edit reaches Plex."""
+    for name in [k for k in os.environ if k.startswith(("PLEXSYNC_", "PYTHON", "VIRTUAL_ENV"))]:
+        monkeypatch.delenv(name)
+    key = "stash-generated-key-0c4f"
+    world = StashWithPlexSync(tmp_path, source_dir, bare_python, api_key=key)
+    try:
+        scene_id, rating_key = world.add_scene("login", "Synced through a Stash with a login")
+        assert kept(world.edit(scene_id), scene_id)
+        wait_until(lambda: world.synced(rating_key, "Synced through a Stash with a login"), timeout=90)
+        [pid] = world.worker_pids()
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        assert key.encode() not in environ and key.encode() not in cmdline and b"PLEXSYNC_STASH_API_KEY" not in environ
+        files = [p for p in world.folder.rglob("*") if p.is_file() and p.suffix not in (".whl", ".pyc")]
+        assert not [p for p in files if key.encode() in p.read_bytes()]  # setup.log, worker.log, the queue...
+        assert not [i for i in world.host.invocations if key in i.stdout or any(key in m for m in i.messages())]
+    finally:
+        world.stop()
 
 
 def test_20_hooks_at_once_start_one_set_up_and_every_edit_made_meanwhile_is_synced(installed: StashWithPlexSync):
