@@ -24,7 +24,8 @@ import json
 import os
 import sys
 
-from plexsync.environment import filelock, layout
+from plexsync.environment import layout
+from plexsync.worker import oslock
 
 ENV_LOCK_FD = "_PLEXSYNC_SETUP_LOCK_FD"
 ENV_SERVER = "_PLEXSYNC_SETUP_SERVER"
@@ -43,7 +44,7 @@ def start(plugin_dir: str, server_connection: object) -> bool:
 
     from plexsync.worker import credential
 
-    fd = filelock.try_lock(layout.setup_lock_path(plugin_dir))
+    fd = oslock.try_lock_path(layout.setup_lock_path(plugin_dir))
     if fd is None:
         return False
     key, login, asked = credential.for_new_worker(server_connection)
@@ -52,7 +53,7 @@ def start(plugin_dir: str, server_connection: object) -> bool:
     env[ENV_SERVER] = json.dumps(_without_cookie(server_connection))
     options: dict = {}
     if os.name == "nt":
-        filelock.release(fd)  # the child takes it; a descriptor does not pass to a Windows process
+        oslock.release(fd)  # the child takes it; a descriptor does not pass to a Windows process
         fd = None
         options["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
     else:
@@ -76,7 +77,7 @@ def start(plugin_dir: str, server_connection: object) -> bool:
             pass
     finally:
         if fd is not None:
-            filelock.release(fd)
+            oslock.release(fd)
     return True
 
 
@@ -89,7 +90,7 @@ def _inherited_lock(plugin_dir: str) -> int | None:
                 return fd
         except (ValueError, OSError):
             pass
-    return filelock.try_lock(layout.setup_lock_path(plugin_dir))
+    return oslock.try_lock_path(layout.setup_lock_path(plugin_dir))
 
 
 def take_over(plugin_dir: str, server_connection: dict | None) -> int:
@@ -125,7 +126,7 @@ def main() -> int:
         if outcome["state"] == "done":
             take_over(PLUGIN_DIR, server)
     finally:
-        filelock.release(fd)
+        oslock.release(fd)
     return 0
 
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import time
 
-from plexsync.environment import activate, background, filelock, installer, layout, report
+from plexsync.environment import activate, background, installer, layout, report
 from plexsync.hookenv import PLUGIN_DIR
+from plexsync.worker import oslock
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def _follow(lock_path: str) -> int:
     report.log("info", "a set-up started by a hook is running; following it")
     last = None
     while True:
-        fd = filelock.try_lock(lock_path)
+        fd = oslock.try_lock_path(lock_path)
         if fd is not None:
             return fd
         status = installer.read_status(PLUGIN_DIR) or {}
@@ -185,18 +186,18 @@ def _settings_reader(server_connection: Any) -> Any:
 def foreground(server_connection: Any, force: bool = False) -> dict:
     """Set up now (or follow the set-up running), with Stash's progress bar; the outcome."""
     lock_path = layout.setup_lock_path(PLUGIN_DIR)
-    fd = filelock.try_lock(lock_path)
+    fd = oslock.try_lock_path(lock_path)
     if fd is None:
         fd = _follow(lock_path)
         if not force and activate.state(PLUGIN_DIR)[0] == activate.READY:
-            filelock.release(fd)
+            oslock.release(fd)
             outcome = installer.read_status(PLUGIN_DIR) or {"state": "done", "message": "set up", "level": "info"}
             _progress(str(outcome.get("message")), 1.0)
             return outcome
     try:
         return installer.run(PLUGIN_DIR, _progress, read_settings=_settings_reader(server_connection), force=force)
     finally:
-        filelock.release(fd)
+        oslock.release(fd)
 
 
 def finish_setup(payload: dict[str, Any], outcome: dict) -> str:

@@ -1,7 +1,7 @@
 """The set-up: the lock's wheels unpacked into ``.deps/<digest>/``, one set-up at a time, never half-used.
 
 **One at a time.** The process setting up holds ``.deps/setup.lock``
-(:mod:`~plexsync.environment.filelock`) for its whole run; whoever finds it
+(:mod:`plexsync.worker.oslock`) for its whole run; whoever finds it
 held waits (a task) or leaves it to the holder (a hook).
 
 **Never half-used.** Every wheel's sha256 is checked against the lock before

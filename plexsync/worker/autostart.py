@@ -112,7 +112,6 @@ def live_consumers(data_dir: str | Path, first_only: bool = False) -> int:
 
 def try_start_lock(data_dir: str | Path) -> int | None:
     """A descriptor holding the start lock, or None while another hook starts a worker."""
-    os.makedirs(data_dir, exist_ok=True)
     return oslock.try_lock_path(lock_path(data_dir))
 
 

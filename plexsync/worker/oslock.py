@@ -60,7 +60,8 @@ def unlock(fd: int) -> None:
 
 
 def try_lock_path(path: str) -> int | None:
-    """A descriptor holding ``path``'s lock, or None when someone holds it."""
+    """A descriptor holding ``path``'s lock (its folder made when missing), or None when someone holds it."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     fd = open_lock_file(path)
     if try_lock(fd):
         return fd

@@ -45,7 +45,6 @@ class PresenceLock:
 
     def take(self) -> bool:
         if self.fd is None:
-            os.makedirs(presence_dir(self.data_dir), exist_ok=True)
             self.fd = oslock.try_lock_path(self.path)
         return self.fd is not None
 
