@@ -77,7 +77,7 @@ def start(plugin_dir: str, server_connection: object) -> bool:
             pass
     finally:
         if fd is not None:
-            oslock.release(fd)
+            oslock.hand_over(fd)
     return True
 
 

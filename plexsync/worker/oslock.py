@@ -78,6 +78,18 @@ def release(fd: int) -> None:
         pass
 
 
+def hand_over(fd: int) -> None:
+    """Close this process's copy of a lock passed to a child (``pass_fds``), leaving the child holding it.
+
+    Not :func:`release`: ``flock`` belongs to the open file, which parent and
+    child share, so the parent's unlock would free the child's lock too.
+    """
+    try:  # noqa: SIM105
+        os.close(fd)
+    except OSError:
+        pass
+
+
 def held_by_someone(path: str) -> bool:
     """Whether another process holds ``path``'s lock now (a missing file: nobody)."""
     try:

@@ -75,3 +75,27 @@ def test_held_by_someone_is_false_for_a_missing_or_free_file(tmp_path: Path):
     fd = oslock.try_lock_path(path)
     assert fd is not None and oslock.held_by_someone(path)
     oslock.release(fd)
+
+
+def test_a_lock_handed_to_a_child_stays_held_after_the_parent_lets_go_of_its_copy(tmp_path: Path):
+    """The set-up's hook takes the lock and passes it to the set-up it starts (environment.background).
+
+    flock belongs to the open file, which ``pass_fds`` shares: had the hook unlocked its copy
+    (oslock.release), the running set-up would have lost the lock and a second set-up could
+    start beside it (CI saw exactly that: two set-ups writing ``.deps`` at once).
+    """
+    path = str(tmp_path / "setup.lock")
+    fd = oslock.try_lock_path(path)
+    assert fd is not None
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE, pass_fds=(fd,)
+    )
+    try:
+        oslock.hand_over(fd)
+        assert oslock.held_by_someone(path)
+        assert oslock.try_lock_path(path) is None
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=30)
+    assert not oslock.held_by_someone(path)  # the child's end frees it
