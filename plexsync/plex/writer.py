@@ -13,7 +13,9 @@ API key, a session cookie) is refused before it is sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 from xml.etree.ElementTree import Element, ParseError
@@ -109,6 +111,7 @@ class PlexWriter:
             lambda: PlexServer(url, token, session=RetryingSession(PLEX), timeout=timeout),
         )
         self.index = PlexIndex(self._query, sections)
+        self._ahead = threading.local()  # one writer serves every worker thread
 
     @property
     def server_name(self) -> str:
@@ -163,9 +166,45 @@ class PlexWriter:
             raise ItemGone(f"Plex item {target.rating_key} now holds another file: its rating key went to a new item")
         return current
 
+    @contextmanager
+    def reading_ahead(self, targets: Iterable[PlexTarget]) -> Iterator[None]:
+        """Within the block, the first :meth:`confirm` reads all of ``targets`` in one GET.
+
+        A bulk sync's chunk confirms up to ten items one after the other: one
+        ``/library/metadata/{rk1},{rk2},...`` (the spec's getMetadataItem: "one or
+        more metadata items", each answered as its own detail request answers it;
+        plexapi's ``fetchItems`` builds the same path from a list) instead of ten.
+        Nothing is read when nothing is confirmed (an unchanged re-sync), and what
+        was read is used once, by this thread, inside this block only.
+        """
+        self._ahead.keys = {target.rating_key for target in targets}
+        self._ahead.items = {}
+        try:
+            yield
+        finally:
+            self._ahead.keys = set()
+            self._ahead.items = {}
+
+    def _detail(self, rating_key: int) -> Element | None:
+        """The item's detail element (read ahead with the rest of a chunk when asked to), None when gone."""
+        items: dict[int, Element] = getattr(self._ahead, "items", {})
+        if rating_key in items:
+            return items.pop(rating_key)
+        keys: set[int] = getattr(self._ahead, "keys", set())
+        if rating_key not in keys:
+            container = _call("read item", lambda: self._server.query(f"/library/metadata/{rating_key}"))
+            return next(iter(container), None)
+        wanted = ",".join(str(key) for key in [rating_key, *sorted(keys - {rating_key})])
+        keys.clear()  # read once: after a failure each item is read on its own
+        container = _call("read items", lambda: self._server.query(f"/library/metadata/{wanted}"))
+        for element in container:
+            key = element.get("ratingKey")
+            if key and key.isdigit():
+                items[int(key)] = element
+        return items.pop(rating_key, None)
+
     def _read(self, target: PlexTarget) -> CurrentItem:
-        container = _call("read item", lambda: self._server.query(f"/library/metadata/{target.rating_key}"))
-        element = next(iter(container), None)
+        element = self._detail(target.rating_key)
         if element is None:
             self.forget_index()
             raise ItemGone("Plex has no such item any more (read item)")

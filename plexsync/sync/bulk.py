@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from plexsync import dlq
 from plexsync.errors import OutsidePlex, SyncError, Unavailable
 from plexsync.matching.paths import PathMap
-from plexsync.plex.writer import PlexWriter
+from plexsync.plex.writer import PlexTarget, PlexWriter
 from plexsync.stash.reader import StashReader
 from plexsync.state import bulkrun, freshness, placement
 from plexsync.sync.mapping import FieldPolicy
@@ -177,22 +177,24 @@ def _sync_chunk(
     ids = [str(scene["id"]) for scene in chunk]
     newer = freshness.started_since(ids, read_at)
     written: list[str] = []
+    ahead = _targets(plex, path_map, [scene for scene in chunk if str(scene["id"]) not in newer])
     try:
-        for scene in chunk:
-            scene_id = str(scene["id"])
-            if scene_id in newer:
-                outcome.newer += 1
-                hooks.on_scene(scene_id, "newer", "a newer sync of its own started")
-                continue
-            kind, reason = _sync_one(stash, plex, path_map, scene, hooks, policy, force)
-            if kind == "synced":
-                written.append(scene_id)
-                outcome.synced += 1
-            elif kind == "outside":
-                outcome.outside += 1
-            else:
-                outcome.handed_off += 1
-            hooks.on_scene(scene_id, kind, reason)
+        with plex.reading_ahead(ahead):
+            for scene in chunk:
+                scene_id = str(scene["id"])
+                if scene_id in newer:
+                    outcome.newer += 1
+                    hooks.on_scene(scene_id, "newer", "a newer sync of its own started")
+                    continue
+                kind, reason = _sync_one(stash, plex, path_map, scene, hooks, policy, force)
+                if kind == "synced":
+                    written.append(scene_id)
+                    outcome.synced += 1
+                elif kind == "outside":
+                    outcome.outside += 1
+                else:
+                    outcome.handed_off += 1
+                hooks.on_scene(scene_id, kind, reason)
     finally:  # also when a server went away midway: what was written is checked
         if written:
             outcome.written.extend(written)
@@ -200,6 +202,18 @@ def _sync_chunk(
                 hooks.again(scene_id)
                 outcome.again += 1
             _resolve_dead_letters(written)
+
+
+def _targets(plex: PlexWriter, path_map: PathMap, scenes: list[dict]) -> list[PlexTarget]:
+    """The items the chunk's scenes match now (from the index in memory), to be read ahead together."""
+    targets: list[PlexTarget] = []
+    for scene in scenes:
+        files = [f for f in scene.get("files") or [] if f.get("path")]
+        try:
+            targets += plex.match(files, path_map).targets if files else []
+        except SyncError:  # the scene's own sync meets it again and says so
+            continue
+    return targets
 
 
 def _sync_one(

@@ -7,12 +7,13 @@ import re
 
 from plexsync.retrying import BACKOFF
 from plexsync.tools.exitcodes import ExitCode
-from tests.integration.conftest import World
+from tests.integration.conftest import PLEX_ROOT, World
 from tests.integration.test_cli_status_doctor import cli
 from tests.support import wait_until
 
 EDIT = r"^/library/sections/\d+/all$"
 POSTERS = r"^/library/metadata/\d+/posters$"
+DETAIL = r"^/library/metadata/[\d,]+$"
 #: Tries of one Plex request before its job sees the failure (plexsync.retrying).
 TRIES = len(BACKOFF) + 1
 
@@ -42,6 +43,10 @@ def test_sync_all_of_300_scenes_reads_stash_by_pages_and_shows_progress_in_stash
     assert graphql_requests(world) < 300 / 10, graphql_requests(world)
     assert len(world.plex.requests_matching("PUT", EDIT)) == 300  # one edit per scene
     assert len(world.plex.requests_matching("POST", POSTERS)) == 300
+    # each item is read once before its write (is the rating key still this item?), ten to a request
+    reads = [r.path.rsplit("/", 1)[1].split(",") for r in world.plex.requests_matching("GET", DETAIL)]
+    assert sorted(int(key) for keys in reads for key in keys) == sorted(key for _, key in scenes)
+    assert max(map(len, reads)) == 10 and len(reads) < 300 / 5, [len(keys) for keys in reads]  # pages split by 10
     progress = result.progress
     assert progress and progress == sorted(progress) and progress[-1] == 1.0, progress
     assert any(
@@ -50,6 +55,32 @@ def test_sync_all_of_300_scenes_reads_stash_by_pages_and_shows_progress_in_stash
     )
     assert world.dead_letters() == []
     assert not [line for line in world.logs().splitlines() if "sync_scene" in line and "Executing" in line]
+
+
+def test_a_chunk_read_in_one_request_still_tells_a_reused_rating_key_from_its_item(world: World):
+    """Sync all reads a chunk's items in one request before writing them
+    (PlexWriter.reading_ahead). One item was deleted and an unrelated file's item
+    got its rating key (SQLite rowid reuse, as Tautulli #2767 saw): that answer
+    holds another file, so the scene is not written into the new item; the rest of
+    the chunk is written from the same read."""
+    scenes = world.add_scenes(5)
+    world.start_consumer()
+    assert world.host.run_task("Sync all scenes").error is None
+    assert_synced(world, scenes)
+    gone_scene, gone_key = scenes[-1]  # the newest item: its key is the one reused
+    world.plex.delete_item(gone_key)
+    unrelated = world.plex.add_movie(world.section_id, [f"{PLEX_ROOT}/movies/unrelated.mp4"], title="Unrelated")
+    assert unrelated == gone_key
+    for scene_id, _ in scenes:
+        world.stash.update_scene(scene_id, title=f"renamed {scene_id}")
+    world.plex.clear_requests()
+    assert world.host.run_task("Sync all scenes").error is None
+    wait_until(lambda: world.queued() == 0, message="the handed-off scene's own job")
+    reads = [r.path for r in world.plex.requests_matching("GET", DETAIL)]
+    assert len(reads) >= 1 and len(reads[0].rsplit("/", 1)[1].split(",")) == 5, reads
+    assert [world.plex.item(key).title for _, key in scenes[:-1]] == [f"renamed {s}" for s, _ in scenes[:-1]]
+    assert world.plex.item(unrelated).title == "Unrelated"
+    wait_until(lambda: f"scene {gone_scene}" in world.logs() and "no Plex item has the file" in world.logs())
 
 
 def test_a_scene_failing_inside_a_page_is_retried_on_its_own_and_dead_lettered_if_it_keeps_failing(world: World):
