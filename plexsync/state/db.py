@@ -147,6 +147,13 @@ class Prepared:
         self._sql: tuple[object, str] | None = None  # (the database it was built for, its SQL)
 
     def __call__(self, *params: object) -> list[tuple]:
+        return list(database.execute_sql(self._statement(params), params))
+
+    def run(self, *params: object) -> None:
+        """Run a statement that returns no rows (an upsert)."""
+        database.execute_sql(self._statement(params), params)
+
+    def _statement(self, params: tuple[object, ...]) -> str:
         bound = database.obj
         cached = self._sql
         if cached is None or cached[0] is not bound:
@@ -154,7 +161,7 @@ class Prepared:
             if len(placeholders) != len(params):
                 raise TypeError(f"this query takes {len(placeholders)} parameters, not {len(params)}")
             cached = self._sql = (bound, sql)
-        return list(database.execute_sql(cached[1], params))
+        return cached[1]
 
 
 def upsert_target(*key: peewee.Field) -> dict[str, object]:
