@@ -40,7 +40,7 @@ from plexsync.plex.writer import PlexTarget, PlexWriter
 from plexsync.stash.reader import StashReader
 from plexsync.state import bulkrun, freshness, placement
 from plexsync.sync.mapping import FieldPolicy
-from plexsync.sync.scene import apply_scene
+from plexsync.sync.scene import apply_scene, scene_files
 
 log = logging.getLogger("plexsync.sync.bulk")
 
@@ -208,7 +208,7 @@ def _targets(plex: PlexWriter, path_map: PathMap, scenes: list[dict]) -> list[Pl
     """The items the chunk's scenes match now (from the index in memory), to be read ahead together."""
     targets: list[PlexTarget] = []
     for scene in scenes:
-        files = [f for f in scene.get("files") or [] if f.get("path")]
+        files = scene_files(scene)
         try:
             targets += plex.match(files, path_map).targets if files else []
         except SyncError:  # the scene's own sync meets it again and says so

@@ -89,6 +89,11 @@ def unmatched(plex: PlexWriter, found: SceneMatch[PlexTarget]) -> SyncError:
     )
 
 
+def scene_files(scene: dict) -> list[dict]:
+    """The scene's files that have a path: what a Plex item can be matched by."""
+    return [f for f in scene.get("files") or [] if f.get("path")]
+
+
 def find(plex: PlexWriter, path_map: PathMap, files: list[dict], changed_since: float | None) -> SceneMatch[PlexTarget]:
     """Match the files; when some wait in a folder Plex was asked to scan since
     the index last listed it, match once more against a fresh listing."""
@@ -132,7 +137,7 @@ def apply_scene(
     :func:`sync_scene`'s own read). ``force``: write every group and image the
     policy writes, whatever was written before (a user edited Plex by hand)."""
     scene_id = str(scene.get("id"))
-    files = [f for f in scene.get("files") or [] if f.get("path")]
+    files = scene_files(scene)
     if not files:
         raise Permanent(f"scene {scene_id} has no file in Stash, so no Plex item can match it")
     found = find(plex, path_map, files, changed_since)
