@@ -196,7 +196,12 @@ class PlexWriter:
             return next(iter(container), None)
         wanted = ",".join(str(key) for key in [rating_key, *sorted(keys - {rating_key})])
         keys.clear()  # read once: after a failure each item is read on its own
-        container = _call("read items", lambda: self._server.query(f"/library/metadata/{wanted}"))
+        try:
+            container = _call("read items", lambda: self._server.query(f"/library/metadata/{wanted}"))
+        except ItemGone:
+            # Plex's answer to a list holding one deleted item (the rest, or 404) is not
+            # documented: on a 404 this item is read on its own, as without reading ahead.
+            return self._detail(rating_key)
         for element in container:
             key = element.get("ratingKey")
             if key and key.isdigit():

@@ -83,6 +83,20 @@ def test_a_chunk_read_in_one_request_still_tells_a_reused_rating_key_from_its_it
     wait_until(lambda: f"scene {gone_scene}" in world.logs() and "no Plex item has the file" in world.logs())
 
 
+def test_a_chunk_whose_read_ahead_plex_refuses_is_read_item_by_item(world: World):
+    """The spec documents ``GET /library/metadata/{ids}`` as "one or more metadata items"
+    but not what Plex answers when one of them was deleted: should it be 404, each
+    item is read on its own and nothing is handed off or lost."""
+    scenes = world.add_scenes(4)
+    world.start_consumer()
+    world.plex.faults.add(r"^/library/metadata/\d+(,\d+)+$", method="GET", status=404)
+    result = world.host.run_task("Sync all scenes")
+    assert result.error is None and "handed to a job of their own" not in result.output, result
+    assert_synced(world, scenes)
+    singles = world.plex.requests_matching("GET", r"^/library/metadata/\d+$")
+    assert sorted(int(r.path.rsplit("/", 1)[1]) for r in singles) == sorted(key for _, key in scenes)
+
+
 def test_a_scene_failing_inside_a_page_is_retried_on_its_own_and_dead_lettered_if_it_keeps_failing(world: World):
     scenes = world.add_scenes(40)
     (flaky_id, flaky_rk), (broken_id, broken_rk) = scenes[5], scenes[17]
