@@ -319,8 +319,9 @@ def test_a_running_consumer_starts_the_reconcile_by_itself(world: World):
     scheduler enqueues a periodic task whose minute it starts in (CI once started at 02:23:04).
     """
     world.start_consumer()
-    waiting = run_in_worker_env(world, "print(sorted({t.name for t in huey_config.huey.pending()}))")
-    assert waiting in ("[]", "['cleanup']"), waiting
+    waiting = world.queued()  # queued, scheduled or claimed
+    cleanup = "Enqueueing periodic task plexsync.tasks.cleanup" in world.logs()  # huey logs it, then queues it
+    assert waiting <= (1 if cleanup else 0), waiting
     wait_until(lambda: "reconcile: first run" in world.logs(), timeout=120, message="the clock's first reconcile")
     synced(world)
     assert world.logs().count("reconcile:") == 1
